@@ -1,2 +1,7 @@
 import { describe, expect, it } from "vitest";
-describe("scaffold", () => { it("runs", () => { expect(1).toBe(1); }); });
+
+describe("scaffold", () => {
+  it("runs", () => {
+    expect(1).toBe(1);
+  });
+});
