@@ -1,0 +1,514 @@
+/**
+ * Writes to the maple tree (lib/maple_tree.c — v6.8): mas_store, with the node split,
+ * rebalance and spanning-store machinery reduced to one window rewrite.
+ *
+ * A store of [first, last] touches a contiguous WINDOW of leaves: the leaf holding `first`
+ * (orig_l) through the leaf holding `last` (orig_r). Their surviving ranges plus the new one
+ * are gathered in a big node (maple_big_node, `b*` below) and rewritten, level by level:
+ *
+ *   level h:  [ l ... window ... r ]      b = left remnant + new range/nodes + right remnant
+ *              |                  |
+ *   level h+1: lParent ........ rParent   b' = lParent slots before l + new nodes
+ *                                              + rParent slots after r
+ *
+ *  - b fits one node and the window is one node: write it in place and fix the gaps up to
+ *    the root (mas_wr_node_store; the common case).
+ *  - b is larger than a node: split it into k nodes (mas_split / mab_calc_split).
+ *  - b is below the minimum occupancy: pull the next (else previous) node of the same level
+ *    into the window first (mas_rebalance / mast_spanning_rebalance), then write.
+ *  - At the root: more than a node -> a new root above (the tree grows); an internal root
+ *    left with one child is replaced by it (the tree shrinks, mas_new_root / mte_destroy).
+ * Nodes of a window that is rewritten are freed whole and fresh ones allocated (the arena's
+ * free list hands the same ids back), so every level above only sees new child ids.
+ */
+import { MAPLE_MAX } from "../page.js";
+import {
+  MAPLE_ARANGE64_MIN,
+  MAPLE_HEIGHT_MAX,
+  MAPLE_RANGE64_MIN,
+  MAPLE_RANGE64_SLOTS,
+  type MapleNodeArena,
+} from "./node.js";
+import { type MapleRootState, masWalk, walkPos } from "./walk.js";
+
+const LEAF_SLOTS = MAPLE_RANGE64_SLOTS;
+const H = MAPLE_HEIGHT_MAX + 1;
+
+// The window edges per level (maple_subtree_state orig_l / orig_r): node id, the slot taken
+// in that node on the way down (the leaf slot at level 0), and the node's [min, max].
+const lNode = new Int32Array(H);
+const lOff = new Int32Array(H);
+const lMin = new Float64Array(H);
+const lMax = new Float64Array(H);
+const rNode = new Int32Array(H);
+const rOff = new Int32Array(H);
+const rMin = new Float64Array(H);
+const rMax = new Float64Array(H);
+// A cursor for walking the window's nodes when they are freed.
+const tNode = new Int32Array(H);
+const tOff = new Int32Array(H);
+const tMin = new Float64Array(H);
+const tMax = new Float64Array(H);
+
+// The big node (struct maple_big_node): at most 3 nodes' worth plus a pulled-in sibling.
+const BIG = 96;
+const bPivot = new Float64Array(BIG);
+const bSlot: unknown[] = [];
+for (let i = 0; i < BIG; i++) bSlot.push(null);
+const bChild = new Int32Array(BIG);
+const bGap = new Float64Array(BIG);
+let bCount = 0;
+/** Minimum of the first range in b. */
+let bMin = 0;
+
+// The nodes a window was rewritten into.
+const splitSize = new Int32Array(8);
+const newId = new Int32Array(8);
+const newMax = new Float64Array(8);
+const newGap = new Float64Array(8);
+
+/**
+ * lib/maple_tree.c: mas_store_gfp() / mtree_store_range() — v6.8. Overwrites [first, last]
+ * with entry (NULL erases); partly covered neighbours keep their entry outside the range.
+ * Arguments are already validated.
+ */
+export function masStoreRange<T>(
+  mt: MapleRootState<T>,
+  first: number,
+  last: number,
+  entry: T | null,
+): void {
+  let lo = first;
+  let hi = last;
+  if (entry === null) {
+    // mas_wr_extend_null / mas_extend_spanning_null: swallow NULL neighbours so they coalesce.
+    if (lo > 0 && masWalk(mt, lo - 1) === null) lo = walkPos.min;
+    if (hi < MAPLE_MAX && masWalk(mt, hi + 1) === null) hi = walkPos.max;
+  }
+  pathWalk(mt, lo, lNode, lOff, lMin, lMax);
+  const a = mt.arena;
+  const lp = a.leafPivots;
+  const ls = a.leafSlots;
+  if (hi <= (lMax[0] as number)) {
+    for (let h = mt.levels - 1; h >= 0; h--) {
+      rNode[h] = lNode[h] as number;
+      rOff[h] = lOff[h] as number;
+      rMin[h] = lMin[h] as number;
+      rMax[h] = lMax[h] as number;
+    }
+    let i = (rNode[0] as number) * LEAF_SLOTS + (lOff[0] as number);
+    while ((lp[i] as number) < hi) i++;
+    rOff[0] = i - (rNode[0] as number) * LEAF_SLOTS;
+  } else {
+    pathWalk(mt, hi, rNode, rOff, rMin, rMax);
+  }
+
+  // b = the left leaf's ranges below lo, the new range, the right leaf's ranges above hi.
+  bCount = 0;
+  bMin = lMin[0] as number;
+  let base = (lNode[0] as number) * LEAF_SLOTS;
+  const lSlot = lOff[0] as number;
+  for (let i = 0; i < lSlot; i++) pushRange(lp[base + i] as number, ls[base + i] as T | null);
+  const slotStart = lSlot > 0 ? (lp[base + lSlot - 1] as number) + 1 : bMin;
+  if (slotStart < lo) pushRange(lo - 1, ls[base + lSlot] as T | null);
+  pushRange(hi, entry);
+  const right = rNode[0] as number;
+  base = right * LEAF_SLOTS;
+  const rSlot = rOff[0] as number;
+  const rEnd = a.leafEnd[right] as number;
+  if ((lp[base + rSlot] as number) > hi)
+    pushRange(lp[base + rSlot] as number, ls[base + rSlot] as T | null);
+  for (let i = rSlot + 1; i <= rEnd; i++)
+    pushRange(lp[base + i] as number, ls[base + i] as T | null);
+
+  rebuildWindow(mt);
+  mt.seq++;
+}
+
+/** Walk to index recording every level's node, slot and bounds (mas_walk with a path). */
+function pathWalk<T>(
+  mt: MapleRootState<T>,
+  index: number,
+  nodes: Int32Array,
+  offs: Int32Array,
+  mins: Float64Array,
+  maxs: Float64Array,
+): void {
+  const a = mt.arena;
+  const s = a.nodeSlots;
+  const pivots = a.nodePivots;
+  const children = a.nodeChildren;
+  let node = mt.root;
+  let min = 0;
+  let max = MAPLE_MAX;
+  for (let h = mt.levels - 1; h > 0; h--) {
+    nodes[h] = node;
+    mins[h] = min;
+    maxs[h] = max;
+    const base = node * s;
+    let i = base;
+    while ((pivots[i] as number) < index) i++;
+    offs[h] = i - base;
+    if (i > base) min = (pivots[i - 1] as number) + 1;
+    max = pivots[i] as number;
+    node = children[i] as number;
+  }
+  nodes[0] = node;
+  mins[0] = min;
+  maxs[0] = max;
+  const lp = a.leafPivots;
+  const base = node * LEAF_SLOTS;
+  let i = base;
+  while ((lp[i] as number) < index) i++;
+  offs[0] = i - base;
+}
+
+/** Last used slot of a node at level h. */
+function endOf<T>(a: MapleNodeArena<T>, h: number, id: number): number {
+  return (h === 0 ? a.leafEnd[id] : a.nodeEnd[id]) as number;
+}
+
+/**
+ * Move a path to the next node of level h (mas_next_sibling, crossing parents as
+ * mast_spanning_rebalance does). False when the path already is the last node of its level.
+ */
+function nextNodeOfLevel<T>(
+  mt: MapleRootState<T>,
+  h: number,
+  nodes: Int32Array,
+  offs: Int32Array,
+  mins: Float64Array,
+  maxs: Float64Array,
+): boolean {
+  const a = mt.arena;
+  let j = h + 1;
+  while (j < mt.levels && (offs[j] as number) >= (a.nodeEnd[nodes[j] as number] as number)) j++;
+  if (j >= mt.levels) return false;
+  offs[j] = (offs[j] as number) + 1;
+  descendPath(mt, j, h, nodes, offs, mins, maxs, false);
+  return true;
+}
+
+/** Move a path to the previous node of level h (mas_prev_sibling across parents). */
+function prevNodeOfLevel<T>(
+  mt: MapleRootState<T>,
+  h: number,
+  nodes: Int32Array,
+  offs: Int32Array,
+  mins: Float64Array,
+  maxs: Float64Array,
+): boolean {
+  let j = h + 1;
+  while (j < mt.levels && offs[j] === 0) j++;
+  if (j >= mt.levels) return false;
+  offs[j] = (offs[j] as number) - 1;
+  descendPath(mt, j, h, nodes, offs, mins, maxs, true);
+  return true;
+}
+
+/** Refill the path below level j down to level h, along the left- or right-most edge. */
+function descendPath<T>(
+  mt: MapleRootState<T>,
+  j: number,
+  h: number,
+  nodes: Int32Array,
+  offs: Int32Array,
+  mins: Float64Array,
+  maxs: Float64Array,
+  rightmost: boolean,
+): void {
+  const a = mt.arena;
+  const s = a.nodeSlots;
+  const pivots = a.nodePivots;
+  for (let m = j - 1; m >= h; m--) {
+    const parent = nodes[m + 1] as number;
+    const off = offs[m + 1] as number;
+    const base = parent * s;
+    const child = a.nodeChildren[base + off] as number;
+    nodes[m] = child;
+    mins[m] = off > 0 ? (pivots[base + off - 1] as number) + 1 : (mins[m + 1] as number);
+    maxs[m] = pivots[base + off] as number;
+    offs[m] = rightmost ? endOf(a, m, child) : 0;
+  }
+}
+
+function pushRange(pivot: number, entry: unknown): void {
+  bPivot[bCount] = pivot;
+  bSlot[bCount] = entry;
+  bCount++;
+}
+
+function pushChild(pivot: number, child: number, gap: number): void {
+  bPivot[bCount] = pivot;
+  bChild[bCount] = child;
+  bGap[bCount] = gap;
+  bCount++;
+}
+
+/** Append all of node id (level h) to b. */
+function appendNode<T>(a: MapleNodeArena<T>, h: number, id: number): void {
+  const end = endOf(a, h, id);
+  if (h === 0) {
+    const base = id * LEAF_SLOTS;
+    for (let i = 0; i <= end; i++)
+      pushRange(a.leafPivots[base + i] as number, a.leafSlots[base + i]);
+    return;
+  }
+  const base = id * a.nodeSlots;
+  for (let i = 0; i <= end; i++) {
+    const gap = a.allocRange ? (a.nodeGaps[base + i] as number) : 0;
+    pushChild(a.nodePivots[base + i] as number, a.nodeChildren[base + i] as number, gap);
+  }
+}
+
+/** Prepend all of node id (level h) to b. */
+function prependNode<T>(a: MapleNodeArena<T>, h: number, id: number): void {
+  const n = endOf(a, h, id) + 1;
+  bPivot.copyWithin(n, 0, bCount);
+  if (h === 0) {
+    for (let i = bCount - 1; i >= 0; i--) bSlot[i + n] = bSlot[i];
+  } else {
+    bChild.copyWithin(n, 0, bCount);
+    bGap.copyWithin(n, 0, bCount);
+  }
+  const count = bCount;
+  bCount = 0;
+  appendNode(a, h, id);
+  bCount = count + n;
+}
+
+/** The non-NULL entries of b (level 0). */
+function nonNullInBig(): number {
+  let n = 0;
+  for (let i = 0; i < bCount; i++) if (bSlot[i] !== null) n++;
+  return n;
+}
+
+function nonNullInLeaf<T>(a: MapleNodeArena<T>, id: number): number {
+  const base = id * LEAF_SLOTS;
+  const end = a.leafEnd[id] as number;
+  let n = 0;
+  for (let i = 0; i <= end; i++) if (a.leafSlots[base + i] !== null) n++;
+  return n;
+}
+
+/**
+ * Write b[from, to) into node id of level h, whose first range starts at min. Returns the
+ * node's largest gap (mas_leaf_max_gap / ma_max_gap), 0 for a tree without gap tracking.
+ */
+function writeNode<T>(
+  a: MapleNodeArena<T>,
+  h: number,
+  id: number,
+  from: number,
+  to: number,
+  min: number,
+): number {
+  const newEnd = to - from - 1;
+  let gap = 0;
+  if (h === 0) {
+    const base = id * LEAF_SLOTS;
+    const oldEnd = a.leafEnd[id] as number;
+    const lp = a.leafPivots;
+    const ls = a.leafSlots;
+    let start = min;
+    for (let k = from; k < to; k++) {
+      const pivot = bPivot[k] as number;
+      const entry = bSlot[k] as T | null;
+      lp[base + k - from] = pivot;
+      ls[base + k - from] = entry;
+      if (entry === null && pivot - start + 1 > gap) gap = pivot - start + 1;
+      start = pivot + 1;
+    }
+    for (let k = newEnd + 1; k <= oldEnd; k++) ls[base + k] = null; // let stale entries be collected
+    a.leafEnd[id] = newEnd;
+    return gap;
+  }
+  const base = id * a.nodeSlots;
+  for (let k = from; k < to; k++) {
+    a.nodePivots[base + k - from] = bPivot[k] as number;
+    a.nodeChildren[base + k - from] = bChild[k] as number;
+  }
+  if (a.allocRange) {
+    for (let k = from; k < to; k++) {
+      const g = bGap[k] as number;
+      a.nodeGaps[base + k - from] = g;
+      if (g > gap) gap = g;
+    }
+  }
+  a.nodeEnd[id] = newEnd;
+  return gap;
+}
+
+/** Largest gap recorded in an internal node (ma_max_gap). */
+function maxGapOf<T>(a: MapleNodeArena<T>, id: number): number {
+  const base = id * a.nodeSlots;
+  const end = a.nodeEnd[id] as number;
+  let gap = 0;
+  for (let i = 0; i <= end; i++) {
+    const g = a.nodeGaps[base + i] as number;
+    if (g > gap) gap = g;
+  }
+  return gap;
+}
+
+/**
+ * lib/maple_tree.c: mas_update_gap() / mas_parent_gap() — v6.8. After node lNode[h] was
+ * rewritten in place with largest gap `gap`, fix the gaps recorded above it; stop early once
+ * an ancestor's value does not change.
+ */
+function masUpdateGap<T>(mt: MapleRootState<T>, h: number, gap: number): void {
+  const a = mt.arena;
+  if (!a.allocRange) return;
+  let g = gap;
+  for (let j = h + 1; j < mt.levels; j++) {
+    const parent = lNode[j] as number;
+    const i = parent * a.nodeSlots + (lOff[j] as number);
+    if (a.nodeGaps[i] === g) return;
+    a.nodeGaps[i] = g;
+    g = maxGapOf(a, parent);
+  }
+}
+
+/**
+ * lib/maple_tree.c: mab_calc_split() — v6.8, generalised to k nodes: even sizes, except that
+ * the right-most window keeps its left nodes fuller so that ascending stores (mmap's usual
+ * pattern) leave dense nodes behind, as mas_wr_append does. Returns k.
+ */
+function calcSplit(count: number, cap: number, minOcc: number, rightmost: boolean): number {
+  const k = Math.ceil(count / cap);
+  if (rightmost && k > 1) {
+    const size = Math.min(cap, Math.floor((count - minOcc) / (k - 1)));
+    for (let i = 0; i < k - 1; i++) splitSize[i] = size;
+    splitSize[k - 1] = count - size * (k - 1);
+    return k;
+  }
+  const small = Math.floor(count / k);
+  const extra = count - small * k;
+  for (let i = 0; i < k; i++) splitSize[i] = i < extra ? small + 1 : small;
+  return k;
+}
+
+/** Free every node of level h from lNode[h] to rNode[h]; returns the non-NULL entries freed. */
+function freeWindow<T>(mt: MapleRootState<T>, h: number): number {
+  const a = mt.arena;
+  for (let m = h; m < mt.levels; m++) {
+    tNode[m] = lNode[m] as number;
+    tOff[m] = lOff[m] as number;
+    tMin[m] = lMin[m] as number;
+    tMax[m] = lMax[m] as number;
+  }
+  const last = rNode[h] as number;
+  let freedEntries = 0;
+  for (;;) {
+    const id = tNode[h] as number;
+    if (h === 0) {
+      freedEntries += nonNullInLeaf(a, id);
+      a.freeLeaf(id);
+    } else {
+      a.freeNode(id);
+    }
+    if (id === last) return freedEntries;
+    if (!nextNodeOfLevel(mt, h, tNode, tOff, tMin, tMax)) {
+      throw new Error("@mmlab/vma-tree: maple window ran off the end of its level");
+    }
+  }
+}
+
+/** Rewrite the window from level 0 upwards until the change is absorbed (see file header). */
+function rebuildWindow<T>(mt: MapleRootState<T>): void {
+  const a = mt.arena;
+  for (let h = 0; ; h++) {
+    const leaf = h === 0;
+    const cap = leaf ? LEAF_SLOTS : a.nodeSlots;
+    const minOcc = leaf || !a.allocRange ? MAPLE_RANGE64_MIN : MAPLE_ARANGE64_MIN;
+    const top = h === mt.levels - 1;
+
+    // Phase 1: an insufficient node borrows a whole neighbour (mas_rebalance).
+    if (!top && bCount < minOcc) {
+      if (nextNodeOfLevel(mt, h, rNode, rOff, rMin, rMax)) {
+        appendNode(a, h, rNode[h] as number);
+      } else if (prevNodeOfLevel(mt, h, lNode, lOff, lMin, lMax)) {
+        prependNode(a, h, lNode[h] as number);
+        bMin = lMin[h] as number;
+      }
+      // Neither: the window is its whole level, and the parent collapses below.
+    }
+
+    // Phase 2: the result fits the one node of the window: write it in place.
+    if (bCount <= cap && (top || lNode[h] === rNode[h])) {
+      const id = lNode[h] as number;
+      if (leaf) mt.entryCount += nonNullInBig() - nonNullInLeaf(a, id);
+      const gap = writeNode(a, h, id, 0, bCount, bMin);
+      if (!top) {
+        masUpdateGap(mt, h, gap);
+        return;
+      }
+      // An internal root with one child hands the tree to that child (the tree shrinks).
+      while (mt.levels > 1 && a.nodeEnd[mt.root] === 0) {
+        const old = mt.root;
+        mt.root = a.nodeChildren[old * a.nodeSlots] as number;
+        a.freeNode(old);
+        mt.levels--;
+      }
+      return;
+    }
+
+    // Phase 3: replace the window by k fresh nodes and carry the change one level up.
+    const rightmost = bPivot[bCount - 1] === MAPLE_MAX;
+    const k = calcSplit(bCount, cap, minOcc, rightmost);
+    const freedEntries = freeWindow(mt, h);
+    if (leaf) mt.entryCount += nonNullInBig() - freedEntries;
+    let from = 0;
+    let min = bMin;
+    for (let i = 0; i < k; i++) {
+      const to = from + (splitSize[i] as number);
+      const id = leaf ? a.allocLeaf() : a.allocNode();
+      newId[i] = id;
+      newGap[i] = writeNode(a, h, id, from, to, min);
+      newMax[i] = bPivot[to - 1] as number;
+      min = (newMax[i] as number) + 1;
+      from = to;
+    }
+    if (top) {
+      // mas_split at the root: a new root above the k nodes (the tree grows).
+      if (mt.levels >= MAPLE_HEIGHT_MAX)
+        throw new Error("@mmlab/vma-tree: maple tree height overflow");
+      const root = a.allocNode();
+      mt.root = root;
+      mt.levels++;
+      lNode[h + 1] = root;
+      rNode[h + 1] = root;
+      lOff[h + 1] = 0;
+      rOff[h + 1] = 0;
+      lMin[h + 1] = 0;
+      rMin[h + 1] = 0;
+      lMax[h + 1] = MAPLE_MAX;
+      rMax[h + 1] = MAPLE_MAX;
+      bCount = 0;
+      for (let i = 0; i < k; i++)
+        pushChild(newMax[i] as number, newId[i] as number, newGap[i] as number);
+      bMin = 0;
+      continue;
+    }
+    // b' = parent slots left of the window, the new nodes, parent slots right of it.
+    const s = a.nodeSlots;
+    const lParent = lNode[h + 1] as number;
+    const rParent = rNode[h + 1] as number;
+    bCount = 0;
+    let base = lParent * s;
+    for (let i = 0; i < (lOff[h + 1] as number); i++) {
+      const gap = a.allocRange ? (a.nodeGaps[base + i] as number) : 0;
+      pushChild(a.nodePivots[base + i] as number, a.nodeChildren[base + i] as number, gap);
+    }
+    for (let i = 0; i < k; i++)
+      pushChild(newMax[i] as number, newId[i] as number, newGap[i] as number);
+    base = rParent * s;
+    const rEnd = a.nodeEnd[rParent] as number;
+    for (let i = (rOff[h + 1] as number) + 1; i <= rEnd; i++) {
+      const gap = a.allocRange ? (a.nodeGaps[base + i] as number) : 0;
+      pushChild(a.nodePivots[base + i] as number, a.nodeChildren[base + i] as number, gap);
+    }
+    bMin = lMin[h + 1] as number;
+  }
+}
