@@ -641,7 +641,12 @@ function isSignalWakeable(w: number): boolean {
 function describe(v: unknown): string {
   if (typeof v === "string") return JSON.stringify(v);
   if (typeof v === "object" && v !== null) {
-    return v.constructor?.name ? `a ${v.constructor.name}` : "an object";
+    if (typeof (v as { next?: unknown }).next === "function") {
+      return "a generator (did you mean yield*?)";
+    }
+    const name: unknown = v.constructor?.name;
+    if (typeof name !== "string" || name === "") return "an object";
+    return `${/^[AEIOU]/.test(name) ? "an" : "a"} ${name}`;
   }
   return String(v);
 }

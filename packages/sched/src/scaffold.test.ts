@@ -1,7 +1,0 @@
-import { describe, expect, it } from "vitest";
-
-describe("scaffold", () => {
-  it("runs", () => {
-    expect(1).toBe(1);
-  });
-});
