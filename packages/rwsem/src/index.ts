@@ -1,4 +1,6 @@
 export { AsyncRwSemaphore, type AsyncRwsemOptions } from "./async-rwsem.js";
+export { EINTR } from "./errno.js";
+export { RwSemaphore } from "./rwsem.js";
 export {
   MAX_READERS_WAKEUP,
   RWSEM_ACTIVE_BIAS,
