@@ -135,6 +135,7 @@ describe("RwSemaphore (sim front end) ordering", () => {
       function* () {
         note("kill w1");
         w1.kill();
+        yield cpu(0);
       },
       { delayNs: 50 },
     );
@@ -194,6 +195,7 @@ describe("RwSemaphore (sim front end) ordering", () => {
       function* () {
         k.kill();
         u.kill();
+        yield cpu(0);
       },
       { delayNs: 10 },
     );
