@@ -274,10 +274,13 @@ export class AsyncRwSemaphore implements RwsemWakeTarget<AsyncWait> {
   }
 
   private abort(w: RwsemWaiter<AsyncWait>): void {
+    if (w.state !== WAITER_QUEUED) return; // granted in time: the caller holds the lock
     const data = w.data;
-    if (!this.core.rwsemAbortWaiter(w, this.clock())) return; // granted in time: keep it
     data.onAbort = null;
+    // Reject first (the aborting task exits before the waiters it wakes run), then leave
+    // the queue with the kernel's exit rules.
     data.reject(data.signal?.reason);
+    this.core.rwsemAbortWaiter(w, this.clock());
   }
 
   private detach(data: AsyncWait): void {
