@@ -1,0 +1,530 @@
+/**
+ * DOC: physical memory — the page allocator and struct page state that the page-table code
+ * needs (mm/page_alloc.c, include/linux/mm.h, include/linux/page_ref.h; v4.19), at 3 bytes per
+ * frame so that the default 384 GiB (100,663,296 frames) costs at most 302 MB.
+ *
+ *   kind[pfn]      Uint8   low 3 bits: 0 free | 1 anon | 2 file | 3 pagetable | 4 zero;
+ *                          0x08 compound head, 0x10 compound tail, 0x20 order 18 (1 GiB)
+ *                          instead of order 9 (2 MiB)
+ *   refcount[pfn]  Uint8   page_count(); 255 = "look in refOverflow" (a Map, rarely used);
+ *                          meaningless while the frame is free (refcount() reads 0 then)
+ *   mapcount[pfn]  Uint8   _mapcount + 1 of PTE mappings; 255 = "look in mapOverflow"
+ *
+ *   frames:  [0 ...................... nextFresh) [nextFresh ..... totalFrames)
+ *             allocated, or free in a run          never used (the bump region)
+ *
+ * Allocation is O(1) and keeps no per-frame free-list entry: freed frames are kept as runs
+ * (start, length) on a stack; a freed frame that extends the top run (the common case: a zap
+ * frees frames in the order populate allocated them) costs no new run, and frames freed just
+ * below `nextFresh` give the bump region back. allocFrame takes the lowest frame of the top
+ * run, else bumps `nextFresh`.
+ *
+ * Compound pages (a 2 MiB THP, a 1 GiB leaf) are naturally aligned runs of 512 or 262,144
+ * frames: the head holds the reference count (tails read as the head's, like page_count()),
+ * and the mappings of the whole page by a PMD or PUD leaf are counted in `compoundMapcount`
+ * (compound_mapcount), while PTE mappings of subpages count in each subpage's own mapcount.
+ *
+ * The three per-frame arrays are allocated once at full size. They are zero-filled by calloc,
+ * so the OS commits their pages only when a frame is first touched: `new PhysMem()` costs no
+ * resident memory until frames are used (bench/scale.ts prints the RSS to prove it).
+ *
+ * Invariants (checked by validate()): kinds counted in `counts()` sum to totalFrames; a frame
+ * is free iff its kind is 0; free frames are exactly the runs plus [nextFresh, totalFrames);
+ * runs are disjoint; a free frame has mapcount 0.
+ */
+
+import { ENOMEM } from "./errno.js";
+
+export type FrameKind = "free" | "anon" | "file" | "pagetable" | "zero";
+
+/** @internal kind codes */
+export const KIND_FREE = 0;
+export const KIND_ANON = 1;
+export const KIND_FILE = 2;
+export const KIND_PAGETABLE = 3;
+export const KIND_ZERO = 4;
+export const KIND_MASK = 0x07;
+export const PG_HEAD = 0x08;
+export const PG_TAIL = 0x10;
+export const PG_GIGANTIC = 0x20;
+const OVERFLOW = 255;
+
+const KIND_NAMES: readonly FrameKind[] = ["free", "anon", "file", "pagetable", "zero"];
+const MAX_BYTES = 2 ** 43; // pfn < 2^31: the hot paths keep pfns in int32 (see entry.ts)
+const DEFAULT_BYTES = 384 * 2 ** 30;
+
+function kindCode(kind: string): number {
+  switch (kind) {
+    case "anon":
+      return KIND_ANON;
+    case "file":
+      return KIND_FILE;
+    case "pagetable":
+      return KIND_PAGETABLE;
+    case "zero":
+      return KIND_ZERO;
+    default:
+      throw new TypeError(`@mmlab/page-table: bad frame kind ${String(kind)}`);
+  }
+}
+
+export class PhysMem {
+  readonly totalFrames: number;
+  /** @internal frames of kind "free" */
+  nrFree: number;
+  /** The shared zero page (ZERO_PAGE(0)): kind "zero", never freed. */
+  readonly zeroPfn: number;
+  /** @internal per-frame kind code */
+  readonly kindArr: Uint8Array;
+  /** @internal per-frame refcount (255 = overflow) */
+  readonly refArr: Uint8Array;
+  /** @internal per-frame PTE mapcount (255 = overflow) */
+  readonly mapArr: Uint8Array;
+  /** @internal frames per kind code */
+  readonly kindCount: Float64Array;
+  /** @internal compound head pfn -> PMD/PUD-level mappings of the whole page */
+  readonly compoundMapcount: Map<number, number>;
+  private readonly refOverflow: Map<number, number>;
+  private readonly mapOverflow: Map<number, number>;
+  /** @internal first never-used frame */
+  nextFresh: number;
+  private runStart: Float64Array;
+  private runLen: Float64Array;
+  /** @internal number of free runs on the stack */
+  runCount: number;
+  /** @internal frames obtained by the last allocRun() */
+  runGot: number;
+
+  constructor(opts?: { bytes?: number }) {
+    const bytes = opts?.bytes ?? DEFAULT_BYTES;
+    if (!Number.isInteger(bytes) || bytes % 4096 !== 0 || bytes < 2 * 4096 || bytes > MAX_BYTES) {
+      throw new RangeError(
+        `@mmlab/page-table: PhysMem bytes must be a multiple of 4096 in [8 KiB, 8 TiB], got ${bytes}`,
+      );
+    }
+    this.totalFrames = bytes / 4096;
+    this.nrFree = this.totalFrames;
+    this.kindArr = new Uint8Array(this.totalFrames);
+    this.refArr = new Uint8Array(this.totalFrames);
+    this.mapArr = new Uint8Array(this.totalFrames);
+    this.kindCount = new Float64Array(5);
+    this.kindCount[KIND_FREE] = this.totalFrames;
+    this.compoundMapcount = new Map();
+    this.refOverflow = new Map();
+    this.mapOverflow = new Map();
+    this.nextFresh = 0;
+    this.runStart = new Float64Array(64);
+    this.runLen = new Float64Array(64);
+    this.runCount = 0;
+    this.runGot = 0;
+    this.zeroPfn = this.allocFrame("zero");
+  }
+
+  /** Frames of kind "free". */
+  get freeFrames(): number {
+    return this.nrFree;
+  }
+
+  // ---------------------------------------------------------------- allocation
+
+  /** mm/page_alloc.c: alloc_page() — v4.19. pfn with refcount 1, or -ENOMEM. O(1). */
+  allocFrame(kind: Exclude<FrameKind, "free">): number {
+    const code = kindCode(kind);
+    const pfn = this.allocRun(code, 1, 0);
+    return pfn;
+  }
+
+  /**
+   * @internal Bulk allocation for populate: up to `want` consecutive frames (at least one),
+   * each with refcount 1 and the given mapcount. Returns the first pfn (this.runGot frames)
+   * or -ENOMEM.
+   */
+  allocRun(code: number, want: number, mapcount: number): number {
+    let pfn: number;
+    let got: number;
+    if (this.runCount > 0) {
+      const t = this.runCount - 1;
+      pfn = this.runStart[t] as number;
+      const len = this.runLen[t] as number;
+      got = Math.min(want, len);
+      if (got === len) this.runCount = t;
+      else {
+        this.runStart[t] = pfn + got;
+        this.runLen[t] = len - got;
+      }
+    } else {
+      const left = this.totalFrames - this.nextFresh;
+      if (left === 0) {
+        this.runGot = 0;
+        return -ENOMEM;
+      }
+      pfn = this.nextFresh;
+      got = Math.min(want, left);
+      this.nextFresh = pfn + got;
+    }
+    if (got === 1) {
+      this.kindArr[pfn] = code;
+      this.refArr[pfn] = 1;
+      this.mapArr[pfn] = mapcount;
+    } else {
+      this.kindArr.fill(code, pfn, pfn + got);
+      this.refArr.fill(1, pfn, pfn + got);
+      if (mapcount !== 0) this.mapArr.fill(mapcount, pfn, pfn + got);
+    }
+    this.nrFree -= got;
+    (this.kindCount[KIND_FREE] as number) -= got;
+    (this.kindCount[code] as number) += got;
+    this.runGot = got;
+    return pfn;
+  }
+
+  /**
+   * @internal A compound page of `nrPages` (512 or 262,144) naturally aligned frames, as
+   * alloc_pages(order 9 / 18): head refcount 1, every frame mapcount 0, compound mapcount 0.
+   * Returns the head pfn or -ENOMEM. O(free runs) when the bump region cannot serve it.
+   */
+  allocCompound(code: number, nrPages: number): number {
+    let head = -1;
+    const a = Math.ceil(this.nextFresh / nrPages) * nrPages;
+    if (a + nrPages <= this.totalFrames) {
+      const gapStart = this.nextFresh;
+      this.nextFresh = a + nrPages;
+      if (a > gapStart) this.pushRunRaw(gapStart, a - gapStart);
+      head = a;
+    } else {
+      for (let t = this.runCount - 1; t >= 0 && head < 0; t--) {
+        const st = this.runStart[t] as number;
+        const end = st + (this.runLen[t] as number);
+        const b = Math.ceil(st / nrPages) * nrPages;
+        if (b + nrPages > end) continue;
+        head = b;
+        if (b > st) {
+          this.runLen[t] = b - st;
+          if (b + nrPages < end) this.pushRunRaw(b + nrPages, end - b - nrPages);
+        } else if (b + nrPages < end) {
+          this.runStart[t] = b + nrPages;
+          this.runLen[t] = end - b - nrPages;
+        } else {
+          this.removeRun(t);
+        }
+      }
+      if (head < 0) return -ENOMEM;
+    }
+    const flags = nrPages === 512 ? 0 : PG_GIGANTIC;
+    this.kindArr.fill(code | PG_TAIL | flags, head, head + nrPages);
+    this.kindArr[head] = code | PG_HEAD | flags;
+    this.refArr[head] = 1;
+    this.compoundMapcount.set(head, 0);
+    this.nrFree -= nrPages;
+    (this.kindCount[KIND_FREE] as number) -= nrPages;
+    (this.kindCount[code] as number) += nrPages;
+    return head;
+  }
+
+  // ---------------------------------------------------------------- freeing
+
+  /** mm/page_alloc.c: __free_pages() — v4.19: give back a frame (a whole compound page if a head) that nobody maps. */
+  freeFrame(pfn: number): void {
+    const code = this.checkPfn(pfn, "freeFrame");
+    if (code === KIND_FREE) throw new Error(`@mmlab/page-table: double free of pfn ${hex(pfn)}`);
+    if (code === KIND_ZERO) throw new Error(`@mmlab/page-table: freeFrame of the zero page`);
+    if ((code & PG_TAIL) !== 0) {
+      throw new Error(`@mmlab/page-table: freeFrame of pfn ${hex(pfn)}, a tail of a compound page`);
+    }
+    this.release(pfn, code);
+  }
+
+  /** include/linux/mm.h: get_page() — v4.19: take a reference (on the head of a compound page). */
+  getPage(pfn: number): void {
+    let code = this.checkPfn(pfn, "getPage");
+    if (code === KIND_FREE) throw new Error(`@mmlab/page-table: getPage of free pfn ${hex(pfn)}`);
+    if ((code & PG_TAIL) !== 0) {
+      pfn = this.compoundHead(pfn, code);
+      code = this.kindArr[pfn] as number;
+    }
+    const r = this.refArr[pfn] as number;
+    if (r < OVERFLOW - 1) this.refArr[pfn] = r + 1;
+    else {
+      const v = r === OVERFLOW ? (this.refOverflow.get(pfn) as number) : r;
+      this.refArr[pfn] = OVERFLOW;
+      this.refOverflow.set(pfn, v + 1);
+    }
+  }
+
+  /** include/linux/mm.h: put_page() — v4.19: drop a reference; the frame is freed at 0. */
+  putPage(pfn: number): void {
+    let code = this.checkPfn(pfn, "putPage");
+    if (code === KIND_FREE) throw new Error(`@mmlab/page-table: putPage of free pfn ${hex(pfn)}`);
+    if ((code & PG_TAIL) !== 0) {
+      pfn = this.compoundHead(pfn, code);
+      code = this.kindArr[pfn] as number;
+    }
+    const r = this.refArr[pfn] as number;
+    if (r === OVERFLOW) {
+      const v = (this.refOverflow.get(pfn) as number) - 1;
+      if (v < OVERFLOW) {
+        this.refOverflow.delete(pfn);
+        this.refArr[pfn] = v;
+      } else this.refOverflow.set(pfn, v);
+      return;
+    }
+    if (r === 0) throw new Error(`@mmlab/page-table: putPage of pfn ${hex(pfn)} with refcount 0`);
+    if (r > 1) {
+      this.refArr[pfn] = r - 1;
+      return;
+    }
+    if (code === KIND_ZERO)
+      throw new Error(`@mmlab/page-table: last reference of the zero page dropped`);
+    this.release(pfn, code);
+  }
+
+  /**
+   * @internal release_pages() for a gathered batch: put_page() on each pfn, freeing at 0.
+   * The common case (an order-0 page whose last reference goes) is inlined and frees into
+   * runs that grow as long as the pfns are consecutive. Returns the frames freed.
+   */
+  freeBatch(pages: Uint32Array, n: number): number {
+    const kind = this.kindArr;
+    const ref = this.refArr;
+    const map = this.mapArr;
+    const before = this.nrFree;
+    let runStart = -1;
+    let runEnd = -1;
+    let anon = 0;
+    for (let i = 0; i < n; i++) {
+      const pfn = pages[i] as number;
+      if (kind[pfn] === KIND_ANON && ref[pfn] === 1 && map[pfn] === 0) {
+        // the last reference of an unmapped order-0 anonymous page: free it. Its refcount
+        // byte is left as is: it is only meaningful while the frame is allocated.
+        kind[pfn] = KIND_FREE;
+        anon++;
+        if (pfn === runEnd) runEnd++;
+        else {
+          if (runEnd !== runStart) this.pushRun(runStart, runEnd - runStart);
+          runStart = pfn;
+          runEnd = pfn + 1;
+        }
+        continue;
+      }
+      this.putPage(pfn); // shared, file, compound, overflowing, or a bug
+    }
+    if (runEnd !== runStart) this.pushRun(runStart, runEnd - runStart);
+    const counts = this.kindCount;
+    (counts[KIND_ANON] as number) -= anon;
+    (counts[KIND_FREE] as number) += anon;
+    this.nrFree += anon;
+    return this.nrFree - before;
+  }
+
+  private release(pfn: number, code: number): void {
+    let n = 1;
+    if ((code & PG_HEAD) !== 0) {
+      n = (code & PG_GIGANTIC) !== 0 ? 512 * 512 : 512;
+      if ((this.compoundMapcount.get(pfn) ?? 0) !== 0)
+        badPageState(pfn, "compound page freed while mapped");
+      for (let i = pfn; i < pfn + n; i++)
+        if (this.mapArr[i] !== 0) badPageState(i, "freed while mapped");
+      this.compoundMapcount.delete(pfn);
+    } else if (this.mapArr[pfn] !== 0) badPageState(pfn, "freed while still mapped");
+    this.refOverflow.delete(pfn);
+    this.refArr[pfn] = 0;
+    this.kindArr.fill(KIND_FREE, pfn, pfn + n);
+    (this.kindCount[code & KIND_MASK] as number) -= n;
+    (this.kindCount[KIND_FREE] as number) += n;
+    this.nrFree += n;
+    this.pushRun(pfn, n);
+  }
+
+  /** Puts the free frames [s, s+n) on the run stack (kinds and counters already updated). */
+  private pushRun(s: number, n: number): void {
+    if (s + n === this.nextFresh) {
+      // give the frames back to the bump region, and any top run that now touches it
+      this.nextFresh = s;
+      while (this.runCount > 0) {
+        const t = this.runCount - 1;
+        const st = this.runStart[t] as number;
+        if (st + (this.runLen[t] as number) !== this.nextFresh) break;
+        this.nextFresh = st;
+        this.runCount = t;
+      }
+      return;
+    }
+    if (this.runCount > 0) {
+      const t = this.runCount - 1;
+      const st = this.runStart[t] as number;
+      const len = this.runLen[t] as number;
+      if (st + len === s) {
+        this.runLen[t] = len + n;
+        return;
+      }
+      if (s + n === st) {
+        this.runStart[t] = s;
+        this.runLen[t] = len + n;
+        return;
+      }
+    }
+    this.pushRunRaw(s, n);
+  }
+
+  private pushRunRaw(s: number, n: number): void {
+    if (this.runCount === this.runStart.length) {
+      const start = new Float64Array(this.runCount * 2);
+      const len = new Float64Array(this.runCount * 2);
+      start.set(this.runStart);
+      len.set(this.runLen);
+      this.runStart = start;
+      this.runLen = len;
+    }
+    this.runStart[this.runCount] = s;
+    this.runLen[this.runCount] = n;
+    this.runCount++;
+  }
+
+  private removeRun(t: number): void {
+    const last = this.runCount - 1;
+    this.runStart[t] = this.runStart[last] as number;
+    this.runLen[t] = this.runLen[last] as number;
+    this.runCount = last;
+  }
+
+  // ---------------------------------------------------------------- per-frame state
+
+  kindOf(pfn: number): FrameKind {
+    return KIND_NAMES[this.checkPfn(pfn, "kindOf") & KIND_MASK] as FrameKind;
+  }
+
+  /** page_count(): the head's count for a compound page. */
+  refcount(pfn: number): number {
+    const code = this.checkPfn(pfn, "refcount");
+    if (code === KIND_FREE) return 0;
+    const head = (code & PG_TAIL) !== 0 ? this.compoundHead(pfn, code) : pfn;
+    const r = this.refArr[head] as number;
+    return r === OVERFLOW ? (this.refOverflow.get(head) as number) : r;
+  }
+
+  /** page_mapcount(): PTE mappings of this frame plus mappings of its whole compound page. */
+  mapcount(pfn: number): number {
+    const code = this.checkPfn(pfn, "mapcount");
+    const m = this.mapArr[pfn] as number;
+    let n = m === OVERFLOW ? (this.mapOverflow.get(pfn) as number) : m;
+    if ((code & (PG_HEAD | PG_TAIL)) !== 0) {
+      n += this.compoundMapcount.get(this.compoundHead(pfn, code)) ?? 0;
+    }
+    return n;
+  }
+
+  /** @internal add to the PTE mapcount of one frame (page_add_*_rmap / page_remove_rmap). */
+  addMapcount(pfn: number, delta: number): void {
+    const m = this.mapArr[pfn] as number;
+    const v = (m === OVERFLOW ? (this.mapOverflow.get(pfn) as number) : m) + delta;
+    if (v < 0) badPageState(pfn, "mapcount underflow");
+    if (v < OVERFLOW) {
+      if (m === OVERFLOW) this.mapOverflow.delete(pfn);
+      this.mapArr[pfn] = v;
+    } else {
+      this.mapArr[pfn] = OVERFLOW;
+      this.mapOverflow.set(pfn, v);
+    }
+  }
+
+  /** @internal add to a frame's refcount without freeing (page_ref_add). */
+  addRef(pfn: number, delta: number): void {
+    const r = this.refArr[pfn] as number;
+    const v = (r === OVERFLOW ? (this.refOverflow.get(pfn) as number) : r) + delta;
+    if (v <= 0) badPageState(pfn, "refcount underflow");
+    if (v < OVERFLOW) {
+      if (r === OVERFLOW) this.refOverflow.delete(pfn);
+      this.refArr[pfn] = v;
+    } else {
+      this.refArr[pfn] = OVERFLOW;
+      this.refOverflow.set(pfn, v);
+    }
+  }
+
+  /** @internal compound_mapcount += delta for the compound page headed at `head`. */
+  addCompoundMapcount(head: number, delta: number): void {
+    const v = (this.compoundMapcount.get(head) ?? 0) + delta;
+    if (v < 0) badPageState(head, "compound mapcount underflow");
+    this.compoundMapcount.set(head, v);
+  }
+
+  /** compound_head(): the head pfn of the compound page a tail belongs to. */
+  compoundHead(pfn: number, code: number = this.kindArr[pfn] as number): number {
+    if ((code & PG_TAIL) === 0) return pfn;
+    const n = (code & PG_GIGANTIC) !== 0 ? 512 * 512 : 512;
+    return pfn - (pfn % n);
+  }
+
+  /** Frames per kind; the values sum to totalFrames. */
+  counts(): Record<FrameKind, number> {
+    const c = this.kindCount;
+    return {
+      free: c[KIND_FREE] as number,
+      anon: c[KIND_ANON] as number,
+      file: c[KIND_FILE] as number,
+      pagetable: c[KIND_PAGETABLE] as number,
+      zero: c[KIND_ZERO] as number,
+    };
+  }
+
+  /** Check every invariant in the header comment. O(totalFrames): for tests on small memories. */
+  validate(): void {
+    const count = new Float64Array(5);
+    const kind = this.kindArr;
+    for (let pfn = 0; pfn < this.totalFrames; pfn++) {
+      const code = kind[pfn] as number;
+      (count[code & KIND_MASK] as number) += 1;
+      if (code === KIND_FREE && this.mapArr[pfn] !== 0) {
+        fail(`free pfn ${hex(pfn)} has mapcount ${this.mapArr[pfn]}`);
+      }
+      if (pfn >= this.nextFresh && code !== KIND_FREE)
+        fail(`pfn ${hex(pfn)} above nextFresh is in use`);
+    }
+    for (let k = 0; k < 5; k++) {
+      if (count[k] !== this.kindCount[k]) {
+        fail(`${KIND_NAMES[k]} frames: counted ${count[k]}, recorded ${this.kindCount[k]}`);
+      }
+    }
+    if (count[KIND_FREE] !== this.nrFree) fail(`freeFrames ${this.nrFree} != ${count[KIND_FREE]}`);
+    let inRuns = 0;
+    const seen = new Set<number>();
+    for (let t = 0; t < this.runCount; t++) {
+      const st = this.runStart[t] as number;
+      const len = this.runLen[t] as number;
+      if (len <= 0 || st + len > this.nextFresh) fail(`bad free run [${st}, +${len})`);
+      for (let p = st; p < st + len; p++) {
+        if (kind[p] !== KIND_FREE) fail(`pfn ${hex(p)} in a free run is in use`);
+        if (seen.has(p)) fail(`pfn ${hex(p)} is in two free runs`);
+        seen.add(p);
+      }
+      inRuns += len;
+    }
+    if (inRuns + this.totalFrames - this.nextFresh !== this.nrFree) {
+      fail(
+        `free runs (${inRuns}) + bump region (${this.totalFrames - this.nextFresh}) != freeFrames ${this.nrFree}`,
+      );
+    }
+  }
+
+  private checkPfn(pfn: number, what: string): number {
+    if (!Number.isInteger(pfn) || pfn < 0 || pfn >= this.totalFrames) {
+      throw new RangeError(
+        `@mmlab/page-table: ${what}: bad pfn ${pfn} (totalFrames ${this.totalFrames})`,
+      );
+    }
+    return this.kindArr[pfn] as number;
+  }
+}
+
+function badPageState(pfn: number, why: string): never {
+  throw new Error(`@mmlab/page-table: BUG: Bad page state: pfn ${hex(pfn)} ${why}`);
+}
+
+function fail(msg: string): never {
+  throw new Error(`@mmlab/page-table: PhysMem.validate: ${msg}`);
+}
+
+/** @internal */
+export function hex(n: number): string {
+  return `0x${n.toString(16)}`;
+}
