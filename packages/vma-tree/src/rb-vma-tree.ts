@@ -28,15 +28,15 @@
  *         [C|gap 5]       [D|gap 7]             0    ....      ^ vm_start_gap(n)
  *                                                           ^ vm_end_gap(prev)
  *
- * Representation. Nodes live in a typed-array arena (index 0 is the NIL sentinel, black, gap
- * 0): left/right/parent and the vm_prev/vm_next list are Int32Arrays; vm_start, vm_end and
- * vm_start_gap are cached as PAGE INDICES in Float64Arrays (exact below 2^53, so 5-level
- * addresses are fine), next to rb_subtree_gap (pages). A parallel array holds the Vma object.
- * Why an arena rather than fields on Vma (as the kernel embeds vm_rb): the Vma class is shared
- * with the maple tree, and keeping the search keys in contiguous typed arrays makes find_vma and
- * the gap descent touch no Vma object at all until the answer. The price is that erase/next/prev
- * must find a VMA's node by a key descent (O(log n)); a one-entry hint makes the common
- * "look up, then step" pattern O(1).
+ * Representation. Nodes live in an arena of 64-byte records in one ArrayBuffer (index 0 is
+ * the NIL sentinel: black, rb_subtree_gap 0), see NODE LAYOUT below: vm_start, vm_end and
+ * vm_start_gap are cached as PAGE INDICES (exact below 2^53, so 5-level addresses are fine)
+ * next to rb_subtree_gap, the rb links, the vm_prev/vm_next list and the colour. A parallel
+ * array holds the Vma objects. Why an arena rather than fields on Vma (as the kernel embeds
+ * vm_rb): the Vma class is shared with the maple tree, and with every key a descent needs in
+ * one record per level, find_vma and the gap searches touch no Vma object until the answer.
+ * The price is that erase/next/prev must find a VMA's node by a key descent (O(log n)); a
+ * one-entry hint makes the common "look up, then step" pattern O(1).
  *
  * vm_end_gap(prev) is prev's vm_end because VM_GROWSUP is 0 on x86 (no guard above a VMA).
  * vm_start_gap is cached per node from the VMA's flags at insert/adjust time; VM_GROWSDOWN
@@ -56,33 +56,46 @@ import type { VmaTree, VmUnmappedAreaInfo } from "./vma-tree.js";
 const NIL = 0;
 const INITIAL_CAPACITY = 64;
 
+/*
+ * NODE LAYOUT: node n is the 64-byte record [n * 64, n * 64 + 64) of one ArrayBuffer, so a
+ * descent touches one record (usually one cache line) per level instead of one slot in each
+ * of ten parallel arrays:
+ *
+ *   bytes  0..31  Float64  vm_start | vm_end | vm_start_gap | rb_subtree_gap   (pages)
+ *   bytes 32..63  Int32    rb_left | rb_right | rb_parent | vm_prev | vm_next | red | - | -
+ */
+const NODE_BYTES = 64;
+const F_STRIDE = 8;
+const F_START = 0;
+const F_END = 1;
+const F_STARTGAP = 2;
+const F_GAP = 3;
+const I_STRIDE = 16;
+const I_LEFT = 8;
+const I_RIGHT = 9;
+const I_PARENT = 10;
+const I_PREV = 11;
+const I_NEXT = 12;
+const I_RED = 13;
+
 export class RbVmaTree implements VmaTree {
   readonly kind = "rb" as const;
   /** stack_guard_gap in bytes, fixed for the tree's life (a boot parameter in 4.19). */
   readonly stackGuardGap: number;
   private readonly guardPages: number;
 
-  // ---- node arena (index 0 = NIL)
+  // ---- node arena (index 0 = NIL): one 64-byte record per node, see NODE LAYOUT
   private capacity: number;
-  private rbLeft: Int32Array;
-  private rbRight: Int32Array;
-  private rbParent: Int32Array;
-  private vmPrev: Int32Array;
-  private vmNext: Int32Array;
-  /** 1 = red, 0 = black (NIL stays black). */
-  private rbRed: Uint8Array;
-  /** vm_start / PAGE_SIZE */
-  private startPg: Float64Array;
-  /** vm_end / PAGE_SIZE (= vm_end_gap on x86) */
-  private endPg: Float64Array;
-  /** vm_start_gap / PAGE_SIZE */
-  private startGapPg: Float64Array;
-  /** rb_subtree_gap in pages */
-  private subtreeGap: Float64Array;
+  /** The arena's memory; f64 and i32 are two views of it. */
+  private buf: ArrayBuffer;
+  /** vm_start, vm_end, vm_start_gap, rb_subtree_gap of node n at n * F_STRIDE + F_* (pages). */
+  private f64: Float64Array;
+  /** rb links, vm_prev/vm_next and colour of node n at n * I_STRIDE + I_*. */
+  private i32: Int32Array;
   private vmas: Array<Vma | null>;
   /** Next never-used arena index. */
   private used: number;
-  /** Free list of recycled indices, chained through vmNext. */
+  /** Free list of recycled indices, chained through I_NEXT. */
   private freeHead: number;
 
   // ---- mm_struct fields
@@ -101,16 +114,9 @@ export class RbVmaTree implements VmaTree {
     this.stackGuardGap = guard;
     this.guardPages = guard / PAGE_SIZE;
     this.capacity = INITIAL_CAPACITY;
-    this.rbLeft = new Int32Array(INITIAL_CAPACITY);
-    this.rbRight = new Int32Array(INITIAL_CAPACITY);
-    this.rbParent = new Int32Array(INITIAL_CAPACITY);
-    this.vmPrev = new Int32Array(INITIAL_CAPACITY);
-    this.vmNext = new Int32Array(INITIAL_CAPACITY);
-    this.rbRed = new Uint8Array(INITIAL_CAPACITY);
-    this.startPg = new Float64Array(INITIAL_CAPACITY);
-    this.endPg = new Float64Array(INITIAL_CAPACITY);
-    this.startGapPg = new Float64Array(INITIAL_CAPACITY);
-    this.subtreeGap = new Float64Array(INITIAL_CAPACITY);
+    this.buf = new ArrayBuffer(INITIAL_CAPACITY * NODE_BYTES);
+    this.f64 = new Float64Array(this.buf);
+    this.i32 = new Int32Array(this.buf);
     this.vmas = [null];
     this.used = 1;
     this.freeHead = NIL;
@@ -128,7 +134,7 @@ export class RbVmaTree implements VmaTree {
   /** mm->highest_vm_end: vm_end_gap of the last VMA, 0 if empty. */
   get highestVmEnd(): number {
     const last = this.tail;
-    return last === NIL ? 0 : this.endPg[last]! * PAGE_SIZE;
+    return last === NIL ? 0 : this.f64[last * F_STRIDE + F_END]! * PAGE_SIZE;
   }
 
   // =====================================================================================
@@ -144,7 +150,7 @@ export class RbVmaTree implements VmaTree {
   /** mm/mmap.c: find_vma_prev() — v4.19 */
   findVmaPrev(addr: number): { vma: Vma | null; prev: Vma | null } {
     const n = this.findVmaNode(addrPage(addr));
-    const p = n === NIL ? this.tail : this.vmPrev[n]!;
+    const p = n === NIL ? this.tail : this.i32[n * I_STRIDE + I_PREV]!;
     return { vma: n === NIL ? null : this.vmas[n]!, prev: p === NIL ? null : this.vmas[p]! };
   }
 
@@ -162,13 +168,13 @@ export class RbVmaTree implements VmaTree {
 
   /** vma->vm_next */
   vmaNext(vma: Vma): Vma | null {
-    const n = this.vmNext[this.nodeOf(vma)]!;
+    const n = this.i32[this.nodeOf(vma) * I_STRIDE + I_NEXT]!;
     return n === NIL ? null : this.vmas[n]!;
   }
 
   /** vma->vm_prev */
   vmaPrev(vma: Vma): Vma | null {
-    const n = this.vmPrev[this.nodeOf(vma)]!;
+    const n = this.i32[this.nodeOf(vma) * I_STRIDE + I_PREV]!;
     return n === NIL ? null : this.vmas[n]!;
   }
 
@@ -186,7 +192,7 @@ export class RbVmaTree implements VmaTree {
     while (n !== NIL) {
       const vma = this.vmas[n]!;
       if (vma.vmStart >= end) return;
-      const next = this.vmNext[n]!; // read before yielding: the caller may erase vma
+      const next = this.i32[n * I_STRIDE + I_NEXT]!; // read before yielding: the caller may erase vma
       yield vma;
       n = next;
     }
@@ -195,7 +201,7 @@ export class RbVmaTree implements VmaTree {
   *[Symbol.iterator](): IterableIterator<Vma> {
     let n = this.head;
     while (n !== NIL) {
-      const next = this.vmNext[n]!;
+      const next = this.i32[n * I_STRIDE + I_NEXT]!;
       yield this.vmas[n]!;
       n = next;
     }
@@ -210,8 +216,6 @@ export class RbVmaTree implements VmaTree {
     checkVmaBounds(vma.vmStart, vma.vmEnd);
     const s = vma.vmStart / PAGE_SIZE;
     const e = vma.vmEnd / PAGE_SIZE;
-    const left = this.rbLeft;
-    const right = this.rbRight;
     // find_vma_links(): descend to the insertion point, remembering the predecessor.
     let parent = NIL;
     let cur = this.root;
@@ -219,34 +223,34 @@ export class RbVmaTree implements VmaTree {
     let goLeft = false;
     while (cur !== NIL) {
       parent = cur;
-      if (this.endPg[cur]! > s) {
-        if (this.startPg[cur]! < e) {
+      if (this.f64[cur * F_STRIDE + F_END]! > s) {
+        if (this.f64[cur * F_STRIDE + F_START]! < e) {
           throw new Error(
             `@mmlab/vma-tree: insert ${String(vma)} overlaps ${String(this.vmas[cur])}${this.vmas[cur] === vma ? " (already linked)" : ""}`,
           );
         }
-        cur = left[cur]!;
+        cur = this.i32[cur * I_STRIDE + I_LEFT]!;
         goLeft = true;
       } else {
         pred = cur;
-        cur = right[cur]!;
+        cur = this.i32[cur * I_STRIDE + I_RIGHT]!;
         goLeft = false;
       }
     }
     const n = this.allocNode(vma, s, e); // may grow the arena: no cached array refs below
     // __vma_link_list
-    const succ = pred === NIL ? this.head : this.vmNext[pred]!;
-    this.vmPrev[n] = pred;
-    this.vmNext[n] = succ;
+    const succ = pred === NIL ? this.head : this.i32[pred * I_STRIDE + I_NEXT]!;
+    this.i32[n * I_STRIDE + I_PREV] = pred;
+    this.i32[n * I_STRIDE + I_NEXT] = succ;
     if (pred === NIL) this.head = n;
-    else this.vmNext[pred] = n;
+    else this.i32[pred * I_STRIDE + I_NEXT] = n;
     if (succ === NIL) this.tail = n;
-    else this.vmPrev[succ] = n;
+    else this.i32[succ * I_STRIDE + I_PREV] = n;
     // rb_link_node with rb_subtree_gap 0, then fix the gaps, then rebalance (__vma_link_rb).
-    this.rbParent[n] = parent;
+    this.i32[n * I_STRIDE + I_PARENT] = parent;
     if (parent === NIL) this.root = n;
-    else if (goLeft) this.rbLeft[parent] = n;
-    else this.rbRight[parent] = n;
+    else if (goLeft) this.i32[parent * I_STRIDE + I_LEFT] = n;
+    else this.i32[parent * I_STRIDE + I_RIGHT] = n;
     if (succ !== NIL) this.gapPropagate(succ); // the gap below succ shrank
     this.gapPropagate(n);
     this.insertFixup(n);
@@ -257,42 +261,44 @@ export class RbVmaTree implements VmaTree {
   /** mm/mmap.c: __vma_unlink_common() + vma_rb_erase() + vma_gap_update(next) — v4.19 */
   erase(vma: Vma): void {
     const z = this.nodeOf(vma);
-    const left = this.rbLeft;
-    const right = this.rbRight;
     let del = z;
     let after: number;
-    if (left[z] !== NIL && right[z] !== NIL) {
+    if (this.i32[z * I_STRIDE + I_LEFT] !== NIL && this.i32[z * I_STRIDE + I_RIGHT] !== NIL) {
       // Two children: the successor (= vm_next, leftmost of the right subtree) moves into
       // z's slot and its old slot, which has at most one child, is spliced out.
-      const s = this.vmNext[z]!;
+      const s = this.i32[z * I_STRIDE + I_NEXT]!;
       this.movePayload(s, z);
-      const sn = this.vmNext[s]!;
-      this.vmNext[z] = sn;
+      const sn = this.i32[s * I_STRIDE + I_NEXT]!;
+      this.i32[z * I_STRIDE + I_NEXT] = sn;
       if (sn === NIL) this.tail = z;
-      else this.vmPrev[sn] = z;
+      else this.i32[sn * I_STRIDE + I_PREV] = z;
       del = s;
       after = z;
     } else {
-      const p = this.vmPrev[z]!;
-      const nx = this.vmNext[z]!;
+      const p = this.i32[z * I_STRIDE + I_PREV]!;
+      const nx = this.i32[z * I_STRIDE + I_NEXT]!;
       if (p === NIL) this.head = nx;
-      else this.vmNext[p] = nx;
+      else this.i32[p * I_STRIDE + I_NEXT] = nx;
       if (nx === NIL) this.tail = p;
-      else this.vmPrev[nx] = p;
+      else this.i32[nx * I_STRIDE + I_PREV] = p;
       after = nx;
     }
     // Splice out del (at most one child).
-    const child = left[del] !== NIL ? left[del]! : right[del]!;
-    const parent = this.rbParent[del]!;
-    this.rbParent[child] = parent; // may write NIL's parent: delete fixup relies on it
+    const child =
+      this.i32[del * I_STRIDE + I_LEFT] !== NIL
+        ? this.i32[del * I_STRIDE + I_LEFT]!
+        : this.i32[del * I_STRIDE + I_RIGHT]!;
+    const parent = this.i32[del * I_STRIDE + I_PARENT]!;
+    this.i32[child * I_STRIDE + I_PARENT] = parent; // may write NIL's parent: delete fixup relies on it
     if (parent === NIL) this.root = child;
-    else if (left[parent] === del) left[parent] = child;
-    else right[parent] = child;
-    const wasBlack = this.rbRed[del] === 0;
+    else if (this.i32[parent * I_STRIDE + I_LEFT] === del)
+      this.i32[parent * I_STRIDE + I_LEFT] = child;
+    else this.i32[parent * I_STRIDE + I_RIGHT] = child;
+    const wasBlack = this.i32[del * I_STRIDE + I_RED] === 0;
     this.gapPropagate(parent);
     if (after !== NIL) this.gapPropagate(after); // the gap below `after` grew
     if (wasBlack) this.eraseFixup(child, parent);
-    this.rbParent[NIL] = NIL;
+    this.i32[NIL * I_STRIDE + I_PARENT] = NIL;
     this.freeNode(del);
     this.count--;
     this.hint = NIL;
@@ -308,8 +314,8 @@ export class RbVmaTree implements VmaTree {
       throw new RangeError(`@mmlab/vma-tree: adjust: vmPgoff ${vmPgoff} is not a page offset`);
     }
     const n = this.nodeOf(vma);
-    const p = this.vmPrev[n]!;
-    const nx = this.vmNext[n]!;
+    const p = this.i32[n * I_STRIDE + I_PREV]!;
+    const nx = this.i32[n * I_STRIDE + I_NEXT]!;
     if (p !== NIL && this.vmas[p]!.vmEnd > vmStart) {
       throw new Error(
         `@mmlab/vma-tree: adjust ${String(vma)} would overlap ${String(this.vmas[p])}`,
@@ -325,9 +331,9 @@ export class RbVmaTree implements VmaTree {
     vma.vmStart = vmStart;
     vma.vmEnd = vmEnd;
     vma.vmPgoff = vmPgoff;
-    this.startPg[n] = vmStart / PAGE_SIZE;
-    this.endPg[n] = vmEnd / PAGE_SIZE;
-    this.startGapPg[n] = this.startGapOf(vma);
+    this.f64[n * F_STRIDE + F_START] = vmStart / PAGE_SIZE;
+    this.f64[n * F_STRIDE + F_END] = vmEnd / PAGE_SIZE;
+    this.f64[n * F_STRIDE + F_STARTGAP] = this.startGapOf(vma);
     if (startChanged) this.gapPropagate(n);
     if (endChanged && nx !== NIL) this.gapPropagate(nx);
   }
@@ -350,23 +356,26 @@ export class RbVmaTree implements VmaTree {
     const highLimit = hi - length;
     if (lo > highLimit) return -ENOMEM;
     const lowLimit = lo + length;
-
-    const left = this.rbLeft;
-    const right = this.rbRight;
-    const gaps = this.subtreeGap;
     let gapStart = 0;
     let gapEnd = 0;
     let found = false;
     let n = this.root;
-    if (n !== NIL && gaps[n]! >= length) {
+    if (n !== NIL && this.f64[n * F_STRIDE + F_GAP]! >= length) {
       descend: for (;;) {
         // Visit the left subtree if it looks promising.
-        gapEnd = this.startGapPg[n]!;
-        if (gapEnd >= lowLimit && left[n] !== NIL && gaps[left[n]!]! >= length) {
-          n = left[n]!;
+        gapEnd = this.f64[n * F_STRIDE + F_STARTGAP]!;
+        if (
+          gapEnd >= lowLimit &&
+          this.i32[n * I_STRIDE + I_LEFT] !== NIL &&
+          this.f64[this.i32[n * I_STRIDE + I_LEFT]! * F_STRIDE + F_GAP]! >= length
+        ) {
+          n = this.i32[n * I_STRIDE + I_LEFT]!;
           continue;
         }
-        gapStart = this.vmPrev[n] !== NIL ? this.endPg[this.vmPrev[n]!]! : 0;
+        gapStart =
+          this.i32[n * I_STRIDE + I_PREV] !== NIL
+            ? this.f64[this.i32[n * I_STRIDE + I_PREV]! * F_STRIDE + F_END]!
+            : 0;
         for (;;) {
           // check_current: the gap just below n.
           if (gapStart > highLimit) return -ENOMEM;
@@ -375,25 +384,28 @@ export class RbVmaTree implements VmaTree {
             break descend;
           }
           // Visit the right subtree if it looks promising.
-          if (right[n] !== NIL && gaps[right[n]!]! >= length) {
-            n = right[n]!;
+          if (
+            this.i32[n * I_STRIDE + I_RIGHT] !== NIL &&
+            this.f64[this.i32[n * I_STRIDE + I_RIGHT]! * F_STRIDE + F_GAP]! >= length
+          ) {
+            n = this.i32[n * I_STRIDE + I_RIGHT]!;
             continue descend;
           }
           // Go back up to the next in-order candidate (first ancestor we are left of).
           for (;;) {
             const child = n;
-            n = this.rbParent[n]!;
+            n = this.i32[n * I_STRIDE + I_PARENT]!;
             if (n === NIL) break descend;
-            if (left[n] === child) break;
+            if (this.i32[n * I_STRIDE + I_LEFT] === child) break;
           }
-          gapStart = this.endPg[this.vmPrev[n]!]!;
-          gapEnd = this.startGapPg[n]!;
+          gapStart = this.f64[this.i32[n * I_STRIDE + I_PREV]! * F_STRIDE + F_END]!;
+          gapEnd = this.f64[n * F_STRIDE + F_STARTGAP]!;
         }
       }
     }
     if (!found) {
       // check_highest: the space above the last VMA.
-      gapStart = this.tail === NIL ? 0 : this.endPg[this.tail]!;
+      gapStart = this.tail === NIL ? 0 : this.f64[this.tail * F_STRIDE + F_END]!;
       if (gapStart > highLimit) return -ENOMEM;
     }
     // Clip with the original low limit, then align up.
@@ -418,40 +430,50 @@ export class RbVmaTree implements VmaTree {
 
     // The highest gap, above the last VMA, first.
     let gapEnd = hi;
-    let gapStart = this.tail === NIL ? 0 : this.endPg[this.tail]!;
+    let gapStart = this.tail === NIL ? 0 : this.f64[this.tail * F_STRIDE + F_END]!;
     if (gapStart > highLimit) {
-      const left = this.rbLeft;
-      const right = this.rbRight;
-      const gaps = this.subtreeGap;
       let n = this.root;
-      if (n === NIL || gaps[n]! < length) return -ENOMEM;
+      if (n === NIL || this.f64[n * F_STRIDE + F_GAP]! < length) return -ENOMEM;
       descend: for (;;) {
         // Visit the right subtree if it looks promising.
-        gapStart = this.vmPrev[n] !== NIL ? this.endPg[this.vmPrev[n]!]! : 0;
-        if (gapStart <= highLimit && right[n] !== NIL && gaps[right[n]!]! >= length) {
-          n = right[n]!;
+        gapStart =
+          this.i32[n * I_STRIDE + I_PREV] !== NIL
+            ? this.f64[this.i32[n * I_STRIDE + I_PREV]! * F_STRIDE + F_END]!
+            : 0;
+        if (
+          gapStart <= highLimit &&
+          this.i32[n * I_STRIDE + I_RIGHT] !== NIL &&
+          this.f64[this.i32[n * I_STRIDE + I_RIGHT]! * F_STRIDE + F_GAP]! >= length
+        ) {
+          n = this.i32[n * I_STRIDE + I_RIGHT]!;
           continue;
         }
         for (;;) {
           // check_current: the gap just below n.
-          gapEnd = this.startGapPg[n]!;
+          gapEnd = this.f64[n * F_STRIDE + F_STARTGAP]!;
           if (gapEnd < lowLimit) return -ENOMEM;
           if (gapStart <= highLimit && gapEnd > gapStart && gapEnd - gapStart >= length) {
             break descend;
           }
           // Visit the left subtree if it looks promising.
-          if (left[n] !== NIL && gaps[left[n]!]! >= length) {
-            n = left[n]!;
+          if (
+            this.i32[n * I_STRIDE + I_LEFT] !== NIL &&
+            this.f64[this.i32[n * I_STRIDE + I_LEFT]! * F_STRIDE + F_GAP]! >= length
+          ) {
+            n = this.i32[n * I_STRIDE + I_LEFT]!;
             continue descend;
           }
           // Go back up to the next candidate below (first ancestor we are right of).
           for (;;) {
             const child = n;
-            n = this.rbParent[n]!;
+            n = this.i32[n * I_STRIDE + I_PARENT]!;
             if (n === NIL) return -ENOMEM;
-            if (right[n] === child) break;
+            if (this.i32[n * I_STRIDE + I_RIGHT] === child) break;
           }
-          gapStart = this.vmPrev[n] !== NIL ? this.endPg[this.vmPrev[n]!]! : 0;
+          gapStart =
+            this.i32[n * I_STRIDE + I_PREV] !== NIL
+              ? this.f64[this.i32[n * I_STRIDE + I_PREV]! * F_STRIDE + F_END]!
+              : 0;
         }
       }
       // found: clip with the original high limit.
@@ -472,22 +494,27 @@ export class RbVmaTree implements VmaTree {
       throw new Error(`@mmlab/vma-tree: RbVmaTree invalid: ${msg}`);
     };
     const root = this.root;
-    if (this.rbRed[NIL] !== 0) fail("NIL is red (property 3)");
-    if (this.subtreeGap[NIL] !== 0) fail("NIL has a non-zero rb_subtree_gap");
-    if (root !== NIL && this.rbParent[root] !== NIL) fail("root has a parent");
-    if (this.rbRed[root] !== 0) fail("root is red (property 2)");
+    if (this.i32[NIL * I_STRIDE + I_RED] !== 0) fail("NIL is red (property 3)");
+    if (this.f64[NIL * F_STRIDE + F_GAP] !== 0) fail("NIL has a non-zero rb_subtree_gap");
+    if (root !== NIL && this.i32[root * I_STRIDE + I_PARENT] !== NIL) fail("root has a parent");
+    if (this.i32[root * I_STRIDE + I_RED] !== 0) fail("root is red (property 2)");
     // Properties 1, 4, 5, 8 and parent links, bottom-up over an explicit post-order.
     let nodes = 0;
     const blackHeight = (n: number): number => {
       if (n === NIL) return 1;
       nodes++;
-      const l = this.rbLeft[n]!;
-      const r = this.rbRight[n]!;
-      if (l !== NIL && this.rbParent[l] !== n) fail(`node ${n}: left child's parent link broken`);
-      if (r !== NIL && this.rbParent[r] !== n) fail(`node ${n}: right child's parent link broken`);
-      const red = this.rbRed[n]!;
+      const l = this.i32[n * I_STRIDE + I_LEFT]!;
+      const r = this.i32[n * I_STRIDE + I_RIGHT]!;
+      if (l !== NIL && this.i32[l * I_STRIDE + I_PARENT] !== n)
+        fail(`node ${n}: left child's parent link broken`);
+      if (r !== NIL && this.i32[r * I_STRIDE + I_PARENT] !== n)
+        fail(`node ${n}: right child's parent link broken`);
+      const red = this.i32[n * I_STRIDE + I_RED]!;
       if (red > 1) fail(`node ${n}: colour ${red} (property 1)`);
-      if (red === 1 && (this.rbRed[l] === 1 || this.rbRed[r] === 1)) {
+      if (
+        red === 1 &&
+        (this.i32[l * I_STRIDE + I_RED] === 1 || this.i32[r * I_STRIDE + I_RED] === 1)
+      ) {
         fail(`red node ${String(this.vmas[n])} has a red child (property 4)`);
       }
       const hl = blackHeight(l);
@@ -495,9 +522,9 @@ export class RbVmaTree implements VmaTree {
       if (hl !== hr)
         fail(`black heights ${hl} != ${hr} below ${String(this.vmas[n])} (property 5)`);
       const want = this.computeSubtreeGap(n);
-      if (this.subtreeGap[n] !== want) {
+      if (this.f64[n * F_STRIDE + F_GAP] !== want) {
         fail(
-          `rb_subtree_gap of ${String(this.vmas[n])} is ${this.subtreeGap[n]}, should be ${want} (property 8)`,
+          `rb_subtree_gap of ${String(this.vmas[n])} is ${this.f64[n * F_STRIDE + F_GAP]}, should be ${want} (property 8)`,
         );
       }
       return hl + (red === 1 ? 0 : 1);
@@ -512,29 +539,33 @@ export class RbVmaTree implements VmaTree {
     while (n !== NIL || stack.length > 0) {
       while (n !== NIL) {
         stack.push(n);
-        n = this.rbLeft[n]!;
+        n = this.i32[n * I_STRIDE + I_LEFT]!;
       }
       n = stack.pop()!;
       inorder++;
       if (listNode !== n) fail(`in-order node ${n} != list node ${listNode} (property 6)`);
-      if (this.vmPrev[n] !== prev) fail(`vm_prev of ${String(this.vmas[n])} is wrong (property 6)`);
+      if (this.i32[n * I_STRIDE + I_PREV] !== prev)
+        fail(`vm_prev of ${String(this.vmas[n])} is wrong (property 6)`);
       const vma = this.vmas[n];
       if (vma === null || vma === undefined) fail(`node ${n} holds no VMA`);
       const v = vma as Vma;
-      if (this.startPg[n]! * PAGE_SIZE !== v.vmStart || this.endPg[n]! * PAGE_SIZE !== v.vmEnd) {
+      if (
+        this.f64[n * F_STRIDE + F_START]! * PAGE_SIZE !== v.vmStart ||
+        this.f64[n * F_STRIDE + F_END]! * PAGE_SIZE !== v.vmEnd
+      ) {
         fail(
-          `${String(v)} was resized without adjust() (cached [${this.startPg[n]}, ${this.endPg[n]}) pages)`,
+          `${String(v)} was resized without adjust() (cached [${this.f64[n * F_STRIDE + F_START]}, ${this.f64[n * F_STRIDE + F_END]}) pages)`,
         );
       }
-      if (this.startGapPg[n]! * PAGE_SIZE !== vmStartGap(v, this.stackGuardGap))
+      if (this.f64[n * F_STRIDE + F_STARTGAP]! * PAGE_SIZE !== vmStartGap(v, this.stackGuardGap))
         fail(`cached vm_start_gap of ${String(v)} is stale`);
       if (v.vmStart >= v.vmEnd) fail(`${String(v)} is empty`);
       if (prev !== NIL && this.vmas[prev]!.vmEnd > v.vmStart) {
         fail(`${String(this.vmas[prev])} overlaps or is not below ${String(v)} (property 7)`);
       }
       prev = n;
-      listNode = this.vmNext[n]!;
-      n = this.rbRight[n]!;
+      listNode = this.i32[n * I_STRIDE + I_NEXT]!;
+      n = this.i32[n * I_STRIDE + I_RIGHT]!;
     }
     if (listNode !== NIL) fail("the vm_next list is longer than the tree (property 6)");
     if (this.tail !== prev) fail("mm->mmap tail is not the last in-order node");
@@ -564,14 +595,14 @@ export class RbVmaTree implements VmaTree {
 
   /** mm/mmap.c: vma_compute_subtree_gap() — v4.19, in pages. */
   private computeSubtreeGap(n: number): number {
-    let max = this.startGapPg[n]!;
-    const p = this.vmPrev[n]!;
+    let max = this.f64[n * F_STRIDE + F_STARTGAP]!;
+    const p = this.i32[n * I_STRIDE + I_PREV]!;
     if (p !== NIL) {
-      const prevEnd = this.endPg[p]!; // vm_end_gap(prev): VM_GROWSUP is 0 on x86
+      const prevEnd = this.f64[p * F_STRIDE + F_END]!; // vm_end_gap(prev): VM_GROWSUP is 0 on x86
       max = max > prevEnd ? max - prevEnd : 0;
     }
-    const l = this.subtreeGap[this.rbLeft[n]!]!;
-    const r = this.subtreeGap[this.rbRight[n]!]!;
+    const l = this.f64[this.i32[n * I_STRIDE + I_LEFT]! * F_STRIDE + F_GAP]!;
+    const r = this.f64[this.i32[n * I_STRIDE + I_RIGHT]! * F_STRIDE + F_GAP]!;
     if (l > max) max = l;
     if (r > max) max = r;
     return max;
@@ -583,25 +614,29 @@ export class RbVmaTree implements VmaTree {
    * nothing can differ.
    */
   private gapPropagate(n: number): void {
-    const gaps = this.subtreeGap;
     while (n !== NIL) {
       const g = this.computeSubtreeGap(n);
-      if (gaps[n] === g) return;
-      gaps[n] = g;
-      n = this.rbParent[n]!;
+      if (this.f64[n * F_STRIDE + F_GAP] === g) return;
+      this.f64[n * F_STRIDE + F_GAP] = g;
+      n = this.i32[n * I_STRIDE + I_PARENT]!;
     }
   }
 
   /** The arena index of a linked VMA; throws if it is not linked here. */
   private nodeOf(vma: Vma): number {
     const h = this.hint;
-    if (h !== NIL && this.vmas[h] === vma && this.startPg[h]! * PAGE_SIZE === vma.vmStart) return h;
+    if (
+      h !== NIL &&
+      this.vmas[h] === vma &&
+      this.f64[h * F_STRIDE + F_START]! * PAGE_SIZE === vma.vmStart
+    )
+      return h;
     const key = vma.vmStart / PAGE_SIZE;
     let n = this.root;
     while (n !== NIL) {
-      const s = this.startPg[n]!;
+      const s = this.f64[n * F_STRIDE + F_START]!;
       if (key === s) break;
-      n = key < s ? this.rbLeft[n]! : this.rbRight[n]!;
+      n = key < s ? this.i32[n * I_STRIDE + I_LEFT]! : this.i32[n * I_STRIDE + I_RIGHT]!;
     }
     if (n === NIL || this.vmas[n] !== vma) {
       throw new Error(
@@ -614,19 +649,17 @@ export class RbVmaTree implements VmaTree {
 
   /** find_vma's descent on page indices: the first node with vm_end > pg. */
   private findVmaNode(pg: number): number {
-    const left = this.rbLeft;
-    const right = this.rbRight;
-    const startPg = this.startPg;
-    const endPg = this.endPg;
+    const f64 = this.f64;
+    const i32 = this.i32;
     let best = NIL;
     let n = this.root;
     while (n !== NIL) {
-      if (endPg[n]! > pg) {
+      if (f64[n * F_STRIDE + F_END]! > pg) {
         best = n;
-        if (startPg[n]! <= pg) break;
-        n = left[n]!;
+        if (f64[n * F_STRIDE + F_START]! <= pg) break;
+        n = i32[n * I_STRIDE + I_LEFT]!;
       } else {
-        n = right[n]!;
+        n = i32[n * I_STRIDE + I_RIGHT]!;
       }
     }
     return best;
@@ -635,132 +668,124 @@ export class RbVmaTree implements VmaTree {
   private allocNode(vma: Vma, s: number, e: number): number {
     let n = this.freeHead;
     if (n !== NIL) {
-      this.freeHead = this.vmNext[n]!;
+      this.freeHead = this.i32[n * I_STRIDE + I_NEXT]!;
       this.vmas[n] = vma;
     } else {
       if (this.used === this.capacity) this.grow();
       n = this.used++;
       this.vmas.push(vma);
     }
-    this.rbLeft[n] = NIL;
-    this.rbRight[n] = NIL;
-    this.rbParent[n] = NIL;
-    this.rbRed[n] = 1;
-    this.startPg[n] = s;
-    this.endPg[n] = e;
-    this.startGapPg[n] = this.startGapOf(vma);
-    this.subtreeGap[n] = 0;
+    this.i32[n * I_STRIDE + I_LEFT] = NIL;
+    this.i32[n * I_STRIDE + I_RIGHT] = NIL;
+    this.i32[n * I_STRIDE + I_PARENT] = NIL;
+    this.i32[n * I_STRIDE + I_RED] = 1;
+    this.f64[n * F_STRIDE + F_START] = s;
+    this.f64[n * F_STRIDE + F_END] = e;
+    this.f64[n * F_STRIDE + F_STARTGAP] = this.startGapOf(vma);
+    this.f64[n * F_STRIDE + F_GAP] = 0;
     return n;
   }
 
   private freeNode(n: number): void {
     this.vmas[n] = null;
-    this.rbLeft[n] = NIL;
-    this.rbRight[n] = NIL;
-    this.rbParent[n] = NIL;
-    this.vmPrev[n] = NIL;
-    this.vmNext[n] = this.freeHead;
+    this.i32[n * I_STRIDE + I_LEFT] = NIL;
+    this.i32[n * I_STRIDE + I_RIGHT] = NIL;
+    this.i32[n * I_STRIDE + I_PARENT] = NIL;
+    this.i32[n * I_STRIDE + I_PREV] = NIL;
+    this.i32[n * I_STRIDE + I_NEXT] = this.freeHead;
     this.freeHead = n;
   }
 
   /** Copy the VMA payload of node `from` into node `to` (erase of a node with two children). */
   private movePayload(from: number, to: number): void {
     this.vmas[to] = this.vmas[from]!;
-    this.startPg[to] = this.startPg[from]!;
-    this.endPg[to] = this.endPg[from]!;
-    this.startGapPg[to] = this.startGapPg[from]!;
+    this.f64[to * F_STRIDE + F_START] = this.f64[from * F_STRIDE + F_START]!;
+    this.f64[to * F_STRIDE + F_END] = this.f64[from * F_STRIDE + F_END]!;
+    this.f64[to * F_STRIDE + F_STARTGAP] = this.f64[from * F_STRIDE + F_STARTGAP]!;
   }
 
   private grow(): void {
     const cap = this.capacity * 2;
-    this.rbLeft = growI32(this.rbLeft, cap);
-    this.rbRight = growI32(this.rbRight, cap);
-    this.rbParent = growI32(this.rbParent, cap);
-    this.vmPrev = growI32(this.vmPrev, cap);
-    this.vmNext = growI32(this.vmNext, cap);
-    const red = new Uint8Array(cap);
-    red.set(this.rbRed);
-    this.rbRed = red;
-    this.startPg = growF64(this.startPg, cap);
-    this.endPg = growF64(this.endPg, cap);
-    this.startGapPg = growF64(this.startGapPg, cap);
-    this.subtreeGap = growF64(this.subtreeGap, cap);
+    const buf = new ArrayBuffer(cap * NODE_BYTES);
+    new Uint8Array(buf).set(new Uint8Array(this.buf));
+    this.buf = buf;
+    this.f64 = new Float64Array(buf);
+    this.i32 = new Int32Array(buf);
     this.capacity = cap;
   }
 
   /** Rotation with the augment_rotate callback: the new top inherits the old top's value. */
   private rotateLeft(x: number): void {
-    const y = this.rbRight[x]!;
-    const yl = this.rbLeft[y]!;
-    this.rbRight[x] = yl;
-    if (yl !== NIL) this.rbParent[yl] = x;
+    const y = this.i32[x * I_STRIDE + I_RIGHT]!;
+    const yl = this.i32[y * I_STRIDE + I_LEFT]!;
+    this.i32[x * I_STRIDE + I_RIGHT] = yl;
+    if (yl !== NIL) this.i32[yl * I_STRIDE + I_PARENT] = x;
     this.replaceChild(x, y);
-    this.rbLeft[y] = x;
-    this.rbParent[x] = y;
-    this.subtreeGap[y] = this.subtreeGap[x]!;
-    this.subtreeGap[x] = this.computeSubtreeGap(x);
+    this.i32[y * I_STRIDE + I_LEFT] = x;
+    this.i32[x * I_STRIDE + I_PARENT] = y;
+    this.f64[y * F_STRIDE + F_GAP] = this.f64[x * F_STRIDE + F_GAP]!;
+    this.f64[x * F_STRIDE + F_GAP] = this.computeSubtreeGap(x);
   }
 
   private rotateRight(x: number): void {
-    const y = this.rbLeft[x]!;
-    const yr = this.rbRight[y]!;
-    this.rbLeft[x] = yr;
-    if (yr !== NIL) this.rbParent[yr] = x;
+    const y = this.i32[x * I_STRIDE + I_LEFT]!;
+    const yr = this.i32[y * I_STRIDE + I_RIGHT]!;
+    this.i32[x * I_STRIDE + I_LEFT] = yr;
+    if (yr !== NIL) this.i32[yr * I_STRIDE + I_PARENT] = x;
     this.replaceChild(x, y);
-    this.rbRight[y] = x;
-    this.rbParent[x] = y;
-    this.subtreeGap[y] = this.subtreeGap[x]!;
-    this.subtreeGap[x] = this.computeSubtreeGap(x);
+    this.i32[y * I_STRIDE + I_RIGHT] = x;
+    this.i32[x * I_STRIDE + I_PARENT] = y;
+    this.f64[y * F_STRIDE + F_GAP] = this.f64[x * F_STRIDE + F_GAP]!;
+    this.f64[x * F_STRIDE + F_GAP] = this.computeSubtreeGap(x);
   }
 
   /** Put y where x hangs (parent link and the parent's child slot). */
   private replaceChild(x: number, y: number): void {
-    const p = this.rbParent[x]!;
-    this.rbParent[y] = p;
+    const p = this.i32[x * I_STRIDE + I_PARENT]!;
+    this.i32[y * I_STRIDE + I_PARENT] = p;
     if (p === NIL) this.root = y;
-    else if (this.rbLeft[p] === x) this.rbLeft[p] = y;
-    else this.rbRight[p] = y;
+    else if (this.i32[p * I_STRIDE + I_LEFT] === x) this.i32[p * I_STRIDE + I_LEFT] = y;
+    else this.i32[p * I_STRIDE + I_RIGHT] = y;
   }
 
   /** lib/rbtree.c: __rb_insert() — v4.19, restoring property 4 after linking a red node. */
   private insertFixup(z: number): void {
-    const red = this.rbRed;
     let n = z;
     for (;;) {
-      const p = this.rbParent[n]!;
+      const p = this.i32[n * I_STRIDE + I_PARENT]!;
       if (p === NIL) {
-        red[n] = 0; // case 1: n is the root
+        this.i32[n * I_STRIDE + I_RED] = 0; // case 1: n is the root
         return;
       }
-      if (red[p] === 0) return; // parent black: nothing to do
-      const g = this.rbParent[p]!; // p is red, so it is not the root: g exists
-      const pIsLeft = this.rbLeft[g] === p;
-      const uncle = pIsLeft ? this.rbRight[g]! : this.rbLeft[g]!;
-      if (red[uncle] === 1) {
+      if (this.i32[p * I_STRIDE + I_RED] === 0) return; // parent black: nothing to do
+      const g = this.i32[p * I_STRIDE + I_PARENT]!; // p is red, so it is not the root: g exists
+      const pIsLeft = this.i32[g * I_STRIDE + I_LEFT] === p;
+      const uncle = pIsLeft ? this.i32[g * I_STRIDE + I_RIGHT]! : this.i32[g * I_STRIDE + I_LEFT]!;
+      if (this.i32[uncle * I_STRIDE + I_RED] === 1) {
         // case 1: recolour and continue from the grandparent
-        red[p] = 0;
-        red[uncle] = 0;
-        red[g] = 1;
+        this.i32[p * I_STRIDE + I_RED] = 0;
+        this.i32[uncle * I_STRIDE + I_RED] = 0;
+        this.i32[g * I_STRIDE + I_RED] = 1;
         n = g;
         continue;
       }
       if (pIsLeft) {
-        if (this.rbRight[p] === n) {
+        if (this.i32[p * I_STRIDE + I_RIGHT] === n) {
           this.rotateLeft(p); // case 2: make n an outer child
           n = p;
         }
-        const pp = this.rbParent[n]!;
-        red[pp] = 0; // case 3
-        red[g] = 1;
+        const pp = this.i32[n * I_STRIDE + I_PARENT]!;
+        this.i32[pp * I_STRIDE + I_RED] = 0; // case 3
+        this.i32[g * I_STRIDE + I_RED] = 1;
         this.rotateRight(g);
       } else {
-        if (this.rbLeft[p] === n) {
+        if (this.i32[p * I_STRIDE + I_LEFT] === n) {
           this.rotateRight(p);
           n = p;
         }
-        const pp = this.rbParent[n]!;
-        red[pp] = 0;
-        red[g] = 1;
+        const pp = this.i32[n * I_STRIDE + I_PARENT]!;
+        this.i32[pp * I_STRIDE + I_RED] = 0;
+        this.i32[g * I_STRIDE + I_RED] = 1;
         this.rotateLeft(g);
       }
       return;
@@ -772,63 +797,68 @@ export class RbVmaTree implements VmaTree {
    * so its parent is passed explicitly); restore property 5.
    */
   private eraseFixup(x0: number, parent0: number): void {
-    const red = this.rbRed;
     let x = x0;
     let parent = parent0;
-    while (x !== this.root && red[x] === 0) {
-      if (x === this.rbLeft[parent]) {
-        let w = this.rbRight[parent]!;
-        if (red[w] === 1) {
-          red[w] = 0;
-          red[parent] = 1;
+    while (x !== this.root && this.i32[x * I_STRIDE + I_RED] === 0) {
+      if (x === this.i32[parent * I_STRIDE + I_LEFT]) {
+        let w = this.i32[parent * I_STRIDE + I_RIGHT]!;
+        if (this.i32[w * I_STRIDE + I_RED] === 1) {
+          this.i32[w * I_STRIDE + I_RED] = 0;
+          this.i32[parent * I_STRIDE + I_RED] = 1;
           this.rotateLeft(parent);
-          w = this.rbRight[parent]!;
+          w = this.i32[parent * I_STRIDE + I_RIGHT]!;
         }
-        if (red[this.rbLeft[w]!] === 0 && red[this.rbRight[w]!] === 0) {
-          red[w] = 1;
+        if (
+          this.i32[this.i32[w * I_STRIDE + I_LEFT]! * I_STRIDE + I_RED] === 0 &&
+          this.i32[this.i32[w * I_STRIDE + I_RIGHT]! * I_STRIDE + I_RED] === 0
+        ) {
+          this.i32[w * I_STRIDE + I_RED] = 1;
           x = parent;
-          parent = this.rbParent[x]!;
+          parent = this.i32[x * I_STRIDE + I_PARENT]!;
         } else {
-          if (red[this.rbRight[w]!] === 0) {
-            red[this.rbLeft[w]!] = 0;
-            red[w] = 1;
+          if (this.i32[this.i32[w * I_STRIDE + I_RIGHT]! * I_STRIDE + I_RED] === 0) {
+            this.i32[this.i32[w * I_STRIDE + I_LEFT]! * I_STRIDE + I_RED] = 0;
+            this.i32[w * I_STRIDE + I_RED] = 1;
             this.rotateRight(w);
-            w = this.rbRight[parent]!;
+            w = this.i32[parent * I_STRIDE + I_RIGHT]!;
           }
-          red[w] = red[parent]!;
-          red[parent] = 0;
-          red[this.rbRight[w]!] = 0;
+          this.i32[w * I_STRIDE + I_RED] = this.i32[parent * I_STRIDE + I_RED]!;
+          this.i32[parent * I_STRIDE + I_RED] = 0;
+          this.i32[this.i32[w * I_STRIDE + I_RIGHT]! * I_STRIDE + I_RED] = 0;
           this.rotateLeft(parent);
           x = this.root;
         }
       } else {
-        let w = this.rbLeft[parent]!;
-        if (red[w] === 1) {
-          red[w] = 0;
-          red[parent] = 1;
+        let w = this.i32[parent * I_STRIDE + I_LEFT]!;
+        if (this.i32[w * I_STRIDE + I_RED] === 1) {
+          this.i32[w * I_STRIDE + I_RED] = 0;
+          this.i32[parent * I_STRIDE + I_RED] = 1;
           this.rotateRight(parent);
-          w = this.rbLeft[parent]!;
+          w = this.i32[parent * I_STRIDE + I_LEFT]!;
         }
-        if (red[this.rbRight[w]!] === 0 && red[this.rbLeft[w]!] === 0) {
-          red[w] = 1;
+        if (
+          this.i32[this.i32[w * I_STRIDE + I_RIGHT]! * I_STRIDE + I_RED] === 0 &&
+          this.i32[this.i32[w * I_STRIDE + I_LEFT]! * I_STRIDE + I_RED] === 0
+        ) {
+          this.i32[w * I_STRIDE + I_RED] = 1;
           x = parent;
-          parent = this.rbParent[x]!;
+          parent = this.i32[x * I_STRIDE + I_PARENT]!;
         } else {
-          if (red[this.rbLeft[w]!] === 0) {
-            red[this.rbRight[w]!] = 0;
-            red[w] = 1;
+          if (this.i32[this.i32[w * I_STRIDE + I_LEFT]! * I_STRIDE + I_RED] === 0) {
+            this.i32[this.i32[w * I_STRIDE + I_RIGHT]! * I_STRIDE + I_RED] = 0;
+            this.i32[w * I_STRIDE + I_RED] = 1;
             this.rotateLeft(w);
-            w = this.rbLeft[parent]!;
+            w = this.i32[parent * I_STRIDE + I_LEFT]!;
           }
-          red[w] = red[parent]!;
-          red[parent] = 0;
-          red[this.rbLeft[w]!] = 0;
+          this.i32[w * I_STRIDE + I_RED] = this.i32[parent * I_STRIDE + I_RED]!;
+          this.i32[parent * I_STRIDE + I_RED] = 0;
+          this.i32[this.i32[w * I_STRIDE + I_LEFT]! * I_STRIDE + I_RED] = 0;
           this.rotateRight(parent);
           x = this.root;
         }
       }
     }
-    red[x] = 0;
+    this.i32[x * I_STRIDE + I_RED] = 0;
   }
 }
 
@@ -847,16 +877,4 @@ function infoPages(bytes: number, field: string): number {
     );
   }
   return bytes / PAGE_SIZE;
-}
-
-function growI32(a: Int32Array, cap: number): Int32Array {
-  const b = new Int32Array(cap);
-  b.set(a);
-  return b;
-}
-
-function growF64(a: Float64Array, cap: number): Float64Array {
-  const b = new Float64Array(cap);
-  b.set(a);
-  return b;
 }
