@@ -1,5 +1,26 @@
+export { createVmaTree } from "./create-vma-tree.js";
 export { EBUSY, EEXIST, EINVAL, ENOMEM, errnoName } from "./errno.js";
+export {
+  MAPLE_ARANGE64_SLOTS,
+  MAPLE_HEIGHT_MAX,
+  MAPLE_RANGE64_SLOTS,
+  type MapleRange,
+  MapleTree,
+  MaState,
+} from "./maple-tree.js";
+export { MapleVmaTree } from "./maple-vma-tree.js";
+export {
+  __splitVma,
+  canVmaMergeAfter,
+  canVmaMergeBefore,
+  isMergeableAnonVma,
+  isMergeableVma,
+  splitVma,
+  type VmaMm,
+  vmaMerge,
+} from "./mmap.js";
 export { and53, isPageAligned, MAPLE_MAX, PAGE_SHIFT, PAGE_SIZE, pageIndexOf } from "./page.js";
+export { RbVmaTree } from "./rb-vma-tree.js";
 export {
   type AnonVma,
   checkVmaBounds,

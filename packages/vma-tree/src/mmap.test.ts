@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { EINVAL, ENOMEM } from "./errno.js";
+import { MapleVmaTree } from "./maple-vma-tree.js";
 import {
   __splitVma,
   canVmaMergeAfter,
@@ -39,7 +40,10 @@ import {
   vmFlagsOf,
 } from "./vma.js";
 
-const TREES: Array<[string, VmaTreeFactory]> = [["rb", (opts) => new RbVmaTree(opts)]];
+const TREES: Array<[string, VmaTreeFactory]> = [
+  ["rb", (opts) => new RbVmaTree(opts)],
+  ["maple", (opts) => new MapleVmaTree(opts)],
+];
 const RO = VM_READ;
 const RX = VM_READ | VM_EXEC;
 
