@@ -41,6 +41,7 @@ import {
   HI_PFN,
   LO_FLAGS,
   LO_PSE,
+  LO_RW,
   LO_SPECIAL,
   LO_TABLE,
   type PteProt,
@@ -488,12 +489,11 @@ export class PageTable {
     return e.level === 0 ? 0n : entryValue(e.lo, e.hi);
   }
 
-  /** The raw 64-bit entry at `level` on the walk to addr (a link or a leaf), 0n if the walk stops above. */
+  /** The raw 64-bit entry of `level` on the walk to addr (a link or a leaf; "p4d" is the PGD entry when folded), 0n if the walk stops above. */
   entryValue(addr: number, level: PtLevel): bigint {
     const pn = this.toPn(addr, "entryValue: address");
     const lv = levelNumber(level);
-    if (lv === LEVEL_PGD) return 0n; // CR3, not an entry
-    const tab = this.walk(pn, lv + 1, false);
+    const tab = this.walk(pn, lv, false); // the table holding entries of that level
     if (tab <= 0) return 0n;
     const pool = lv === LEVEL_PTE ? this.ptes : this.dirs;
     const i = this.indexAt(pn, lv);
@@ -545,6 +545,75 @@ export class PageTable {
     const s = start === undefined ? 0 : this.toPn(start, "ptdump: start");
     const e = end === undefined ? this.userTopPn : this.toPn(end, "ptdump: end");
     return ptdumpWalk(this, s, e);
+  }
+
+  // ---------------------------------------------------------------- iteration (slow: validation)
+
+  /** Page-table frames this mm holds: the pgd, P4D/PUD/PMD/PTE tables and tables deposited under huge PMDs. */
+  get tablePages(): number {
+    return 1 + this.mmNrP4ds + this.mmNrPuds + this.mmNrPmds + this.mmNrPtes;
+  }
+
+  /** Calls cb for every present leaf in ascending order: its address, size (4 KiB, 2 MiB or 1 GiB) and RW bit. */
+  forEachLeaf(cb: (addr: number, size: number, writable: boolean) => void): void {
+    this.forEachEntry(this.pgdId, LEVEL_PGD, 0, (level, pn, lo) => {
+      if (level === LEVEL_PTE || (lo & LO_PSE) !== 0) {
+        const span = level === LEVEL_PTE ? 1 : level === LEVEL_PMD ? PMD_SPAN : PUD_SPAN;
+        cb(pn * PAGE_SIZE, span * PAGE_SIZE, (lo & LO_RW) !== 0);
+      }
+    });
+  }
+
+  /**
+   * Calls cb for every linked page table below the pgd (P4D with LA57, PUD, PMD, PTE), in
+   * ascending order of the span it covers: [spanStart, spanEnd) in bytes. Tables deposited
+   * under huge PMDs are not linked and not reported.
+   */
+  forEachTable(cb: (level: PtLevel, spanStart: number, spanEnd: number) => void): void {
+    this.forEachEntry(this.pgdId, LEVEL_PGD, 0, (level, pn, lo, childLevel) => {
+      if (level === LEVEL_PTE || (lo & LO_PSE) !== 0) return;
+      const span =
+        childLevel === LEVEL_PTE
+          ? PMD_SPAN
+          : childLevel === LEVEL_PMD
+            ? PUD_SPAN
+            : childLevel === LEVEL_PUD
+              ? P4D_SPAN
+              : PGDIR_SPAN_5;
+      cb(LEVEL_NAMES[childLevel] as PtLevel, pn * PAGE_SIZE, (pn + span) * PAGE_SIZE);
+    });
+  }
+
+  private forEachEntry(
+    id: number,
+    level: number,
+    basePn: number,
+    cb: (level: number, pn: number, lo: number, childLevel: number) => void,
+  ): void {
+    if (level === LEVEL_PTE) {
+      for (let i = 0; i < 512; i++) {
+        const lo = this.ptes.lo(id, i);
+        if (lo !== 0) cb(LEVEL_PTE, basePn + i, lo, 0);
+      }
+      return;
+    }
+    const dirs = this.dirs;
+    const span =
+      level === LEVEL_PGD
+        ? this.pgdSpan
+        : level === LEVEL_P4D
+          ? P4D_SPAN
+          : level === LEVEL_PUD
+            ? PUD_SPAN
+            : PMD_SPAN;
+    const childLevel = level === LEVEL_PGD && this.levels === 4 ? LEVEL_PUD : level - 1;
+    for (let i = 0; i < (level === LEVEL_PGD ? 256 : 512); i++) {
+      const lo = dirs.lo(id, i);
+      if (lo === 0) continue;
+      const pn = basePn + i * span;
+      cb(level, pn, lo, childLevel);
+      if ((lo & LO_PSE) === 0) this.forEachEntry(dirs.child(id, i), childLevel, pn, cb);
+    }
   }
 
   // ---------------------------------------------------------------- stale references
