@@ -43,16 +43,23 @@ describe("constants (arch/x86/include/asm/pgtable_64_types.h, pgtable_types.h)",
 });
 
 describe("page-number arithmetic", () => {
-  it("decomposes an address into the five indices", () => {
-    // 0x7f12_3456_7000 = pgd 254, pud 72, pmd 0x1a2, pte 0x167
-    const pn = 0x7f1234567000 / 4096;
-    expect(spanIndex(pn, 2 ** 27)).toBe(
-      0x7f1234567000 >>> 0 === 0 ? 0 : Math.floor(0x7f1234567000 / 2 ** 39) % 512,
-    );
-    expect(Math.floor(0x7f1234567000 / 2 ** 39) % 512).toBe(254);
-    expect(spanIndex(pn, 2 ** 18)).toBe(Math.floor(0x7f1234567000 / 2 ** 30) % 512);
-    expect(spanIndex(pn, 512)).toBe(0x1a2);
-    expect(pn % 512).toBe(0x167);
+  it("decomposes an address into the five indices as (a >> shift) & 511", () => {
+    for (const a of [
+      0x7f1234567000,
+      0x7ffffffff000,
+      0x1000,
+      2 ** 53 + 2 ** 39 + 4096 * 77,
+      2 ** 56 - 4096,
+    ]) {
+      const pn = a / 4096;
+      const idx = (shift: bigint): number => Number((BigInt(a) >> shift) & 511n);
+      expect(spanIndex(pn, 2 ** 36)).toBe(idx(48n)); // PGD with LA57
+      expect(spanIndex(pn, 2 ** 27)).toBe(idx(39n)); // PGD (4-level) / P4D
+      expect(spanIndex(pn, 2 ** 18)).toBe(idx(30n)); // PUD
+      expect(spanIndex(pn, 512)).toBe(idx(21n)); // PMD
+      expect(pn % 512).toBe(idx(12n)); // PTE
+    }
+    expect(spanIndex(0x7f1234567000 / 4096, 2 ** 27)).toBe(254);
   });
 
   it("treats end 0 as the top in pXd_addr_end and minus1", () => {
