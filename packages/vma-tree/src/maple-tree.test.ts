@@ -380,7 +380,7 @@ describe("MapleTree.validate detects broken invariants", () => {
 
   it("a pivot out of order", () => {
     const t = built();
-    const leaf = t.arena.nodeChildren[t.root * t.arena.nodeSlots] as number;
+    const leaf = t.arena.childAt(t.root, 0);
     t.arena.leafPivots[leaf * 16 + 1] = 0;
     expect(() => t.validate()).toThrow(/pivot\[1\]/);
   });

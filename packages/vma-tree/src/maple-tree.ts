@@ -36,10 +36,11 @@
 import { EBUSY, EEXIST, EINVAL } from "./errno.js";
 import { areaPos, masEmptyArea, masEmptyAreaRev } from "./maple/gap.js";
 import { MapleNodeArena } from "./maple/node.js";
-import { masStoreRange } from "./maple/store.js";
+import { masErase, masInsertRange, masStoreRange } from "./maple/store.js";
 import { mtValidate } from "./maple/validate.js";
 import {
   type MapleRootState,
+  masFindFirst,
   masWalk,
   mtFind,
   mtFindRev,
@@ -126,9 +127,8 @@ export class MapleTree<T> implements MapleRootState<T> {
     if (entry === undefined)
       throw new TypeError("@mmlab/vma-tree: MapleTree.insert: entry is undefined");
     if (!isIndex(first) || !isIndex(last) || first > last) return -EINVAL;
-    if (mtFind(this, first, last) !== null) return -EEXIST;
-    if (entry !== null) masStoreRange(this, first, last, entry);
-    return 0;
+    if (entry === null) return mtFind(this, first, last) === null ? 0 : -EEXIST;
+    return masInsertRange(this, first, last, entry) ? 0 : -EEXIST;
   }
 
   /** lib/maple_tree.c: mtree_load() — v6.8. */
@@ -140,9 +140,7 @@ export class MapleTree<T> implements MapleRootState<T> {
   /** lib/maple_tree.c: mtree_erase() — v6.8. Removes the whole range holding index. */
   erase(index: number): T | null {
     checkIndex("erase", "index", index);
-    const entry = masWalk(this, index);
-    if (entry !== null) masStoreRange(this, walkPos.min, walkPos.max, null);
-    return entry;
+    return masErase(this, index);
   }
 
   /** lib/maple_tree.c: mt_find() — v6.8. Lowest entry intersecting [index, max]. */
@@ -299,7 +297,7 @@ export class MaState<T> {
   /** lib/maple_tree.c: mas_find() — v6.8. First entry at or after index, then each next one, up to max. */
   find(max: number): T | null {
     if (this.status === MAS_START) {
-      const entry = mtFind(this.tree, this.index, max);
+      const entry = masFindFirst(this.tree, this.index, max);
       if (entry === null) return this.stop(MAS_OVERFLOW);
       return this.land(entry);
     }
@@ -409,7 +407,7 @@ export class MaState<T> {
         return a.leafSlots[base + off] as T;
       }
     }
-    const entry = mtFind(tree, this.last + 1, max);
+    const entry = masFindFirst(tree, this.last + 1, max);
     if (entry === null) return this.stop(MAS_OVERFLOW);
     return this.land(entry);
   }

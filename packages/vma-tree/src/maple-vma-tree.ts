@@ -13,6 +13,7 @@
  * NULL ranges followed by the stack_guard_gap re-check of the neighbours, as 6.8 does.
  */
 import { ENOMEM } from "./errno.js";
+import { masEraseExact, masInsertRange } from "./maple/store.js";
 import { masWalk, mtFind, mtFindRev, mtreeLoad, walkPos } from "./maple/walk.js";
 import { MapleTree, type MaState } from "./maple-tree.js";
 import { and53, MAPLE_MAX, PAGE_SIZE } from "./page.js";
@@ -122,18 +123,23 @@ export class MapleVmaTree implements VmaTree {
     checkVmaBounds(vma.vmStart, vma.vmEnd);
     const first = vma.vmStart / PAGE_SIZE;
     const last = vma.vmEnd / PAGE_SIZE - 1;
-    const other = mtFind(this.mt, first, last);
-    if (other !== null) {
+    if (!masInsertRange(this.mt, first, last, vma)) {
+      const other = mtFind(this.mt, first, last);
       const why = other === vma ? "is already linked" : `overlaps ${other}`;
       throw new Error(`@mmlab/vma-tree: MapleVmaTree.insert: ${vma} ${why}`);
     }
-    this.mt.store(first, last, vma);
   }
 
   /** mm/mmap.c: vma_iter_clear() of a linked VMA — v6.8. Throws if vma is not linked. */
   erase(vma: Vma): void {
-    this.checkLinked(vma, "erase");
-    this.mt.store(vma.vmStart / PAGE_SIZE, vma.vmEnd / PAGE_SIZE - 1, null);
+    const first = vma.vmStart / PAGE_SIZE;
+    if (
+      !Number.isSafeInteger(first) ||
+      !masEraseExact(this.mt, first, vma.vmEnd / PAGE_SIZE - 1, vma)
+    ) {
+      this.checkLinked(vma, "erase"); // throws the precise reason
+      throw new Error(`@mmlab/vma-tree: MapleVmaTree.erase: ${vma} is not linked`);
+    }
   }
 
   /** mm/mmap.c: vma_adjust() / vma_expand() + vma_iter_store() — v6.8. */

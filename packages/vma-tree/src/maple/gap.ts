@@ -80,9 +80,9 @@ function awalk<T>(
   const end = a.nodeEnd[node] as number;
   const gaps = a.allocRange;
   for (let i = 0; i <= end && start <= max; i++) {
-    const pivot = a.nodePivots[base + i] as number;
+    const pivot = a.pivotAt(node, i);
     if (pivot >= min && (!gaps || (a.nodeGaps[base + i] as number) >= size)) {
-      const found = awalk(mt, a.nodeChildren[base + i] as number, h - 1, start, min, max, size);
+      const found = awalk(mt, a.childAt(node, i), h - 1, start, min, max, size);
       if (found >= 0) return found;
     }
     start = pivot + 1;
@@ -119,11 +119,11 @@ function revAwalk<T>(
   const base = node * s;
   const gaps = a.allocRange;
   for (let i = a.nodeEnd[node] as number; i >= 0; i--) {
-    const pivot = a.nodePivots[base + i] as number;
-    const start = i > 0 ? (a.nodePivots[base + i - 1] as number) + 1 : nodeMin;
+    const pivot = a.pivotAt(node, i);
+    const start = i > 0 ? a.pivotAt(node, i - 1) + 1 : nodeMin;
     if (pivot < min) return -1;
     if (start <= max && (!gaps || (a.nodeGaps[base + i] as number) >= size)) {
-      const found = revAwalk(mt, a.nodeChildren[base + i] as number, h - 1, start, min, max, size);
+      const found = revAwalk(mt, a.childAt(node, i), h - 1, start, min, max, size);
       if (found >= 0) return found;
     }
   }

@@ -3,10 +3,13 @@
  * laid out as structure-of-arrays so that walks touch only typed arrays.
  *
  *   leaves  (maple_leaf_64)            internal nodes (maple_arange_64 / maple_range_64)
- *   leafPivots  Float64Array id*16+i    nodePivots   Float64Array id*S+i   S = 10 (arange) or 16
- *   leafSlots   (T | null)[] id*16+i    nodeChildren Int32Array   id*S+i   child node ids
- *   leafEnd     Uint8Array   id         nodeGaps     Float64Array id*S+i   (arange only)
+ *   leafPivots  Float64Array id*16+i    nodeData     Float64Array id*2S+i     pivots, S = 10 or 16
+ *   leafSlots   (T | null)[] id*16+i                 Float64Array id*2S+S+i   child node ids
+ *   leafEnd     Uint8Array   id         nodeGaps     Float64Array id*S+i      (arange only)
  *                                       nodeEnd      Uint8Array   id
+ *
+ * An internal node's pivots and child ids share one block (nodeData) so that a descent
+ * touches one run of cache lines per level, not two arrays.
  *
  * Leaves and internal nodes live in two arenas with their own id spaces: every leaf sits at
  * the same depth, so a walk knows from its level which arena a child id refers to (the
@@ -42,8 +45,9 @@ export class MapleNodeArena<T> {
   leafHighWater: number;
   leafFree: number[];
 
-  nodePivots: Float64Array;
-  nodeChildren: Int32Array;
+  /** Pivots then child ids of each internal node, stride nodeStride = 2 * nodeSlots. */
+  nodeData: Float64Array;
+  readonly nodeStride: number;
   nodeGaps: Float64Array;
   nodeEnd: Uint8Array;
   nodeHighWater: number;
@@ -58,8 +62,8 @@ export class MapleNodeArena<T> {
     this.leafEnd = new Uint8Array(INITIAL_NODES).fill(FREE_END);
     this.leafHighWater = 0;
     this.leafFree = [];
-    this.nodePivots = new Float64Array(INITIAL_NODES * this.nodeSlots);
-    this.nodeChildren = new Int32Array(INITIAL_NODES * this.nodeSlots);
+    this.nodeStride = 2 * this.nodeSlots;
+    this.nodeData = new Float64Array(INITIAL_NODES * this.nodeStride);
     this.nodeGaps = new Float64Array(allocRange ? INITIAL_NODES * this.nodeSlots : 0);
     this.nodeEnd = new Uint8Array(INITIAL_NODES).fill(FREE_END);
     this.nodeHighWater = 0;
@@ -102,6 +106,23 @@ export class MapleNodeArena<T> {
     this.nodeFree.push(id);
   }
 
+  /** Pivot i of internal node id. */
+  pivotAt(id: number, i: number): number {
+    return this.nodeData[id * this.nodeStride + i] as number;
+  }
+
+  /** Child i of internal node id. */
+  childAt(id: number, i: number): number {
+    return this.nodeData[id * this.nodeStride + this.nodeSlots + i] as number;
+  }
+
+  /** Set slot i of internal node id. */
+  setNodeSlot(id: number, i: number, pivot: number, child: number): void {
+    const d = id * this.nodeStride + i;
+    this.nodeData[d] = pivot;
+    this.nodeData[d + this.nodeSlots] = child;
+  }
+
   /** Nodes in use (leaves, internal). */
   leavesInUse(): number {
     return this.leafHighWater - this.leafFree.length;
@@ -126,12 +147,9 @@ export class MapleNodeArena<T> {
   private growNodes(): void {
     const n = this.nodeEnd.length * 2;
     const s = this.nodeSlots;
-    const pivots = new Float64Array(n * s);
-    pivots.set(this.nodePivots);
-    this.nodePivots = pivots;
-    const children = new Int32Array(n * s);
-    children.set(this.nodeChildren);
-    this.nodeChildren = children;
+    const data = new Float64Array(n * this.nodeStride);
+    data.set(this.nodeData);
+    this.nodeData = data;
     if (this.allocRange) {
       const gaps = new Float64Array(n * s);
       gaps.set(this.nodeGaps);

@@ -78,17 +78,92 @@ export function masStoreRange<T>(
   last: number,
   entry: T | null,
 ): void {
-  let lo = first;
-  let hi = last;
-  if (entry === null) {
-    // mas_wr_extend_null / mas_extend_spanning_null: swallow NULL neighbours so they coalesce.
-    if (lo > 0 && masWalk(mt, lo - 1) === null) lo = walkPos.min;
-    if (hi < MAPLE_MAX && masWalk(mt, hi + 1) === null) hi = walkPos.max;
-  }
-  pathWalk(mt, lo, lNode, lOff, lMin, lMax);
+  pathWalk(mt, first, lNode, lOff, lMin, lMax);
+  storeFromPath(mt, first, last, entry);
+}
+
+/**
+ * lib/maple_tree.c: mtree_insert_range() — v6.8. Stores entry over [first, last] only if the
+ * whole range is NULL: one walk, since [first, last] is free exactly when the range holding
+ * `first` is NULL and reaches `last` (a NULL range is always followed by an entry).
+ */
+export function masInsertRange<T>(
+  mt: MapleRootState<T>,
+  first: number,
+  last: number,
+  entry: T,
+): boolean {
+  pathWalk(mt, first, lNode, lOff, lMin, lMax);
+  const i = (lNode[0] as number) * LEAF_SLOTS + (lOff[0] as number);
+  const a = mt.arena;
+  if (a.leafSlots[i] !== null || (a.leafPivots[i] as number) < last) return false;
+  storeFromPath(mt, first, last, entry);
+  return true;
+}
+
+/** lib/maple_tree.c: mtree_erase() — v6.8. Erases the range holding index; returns its entry. */
+export function masErase<T>(mt: MapleRootState<T>, index: number): T | null {
+  pathWalk(mt, index, lNode, lOff, lMin, lMax);
+  const a = mt.arena;
+  const base = (lNode[0] as number) * LEAF_SLOTS;
+  const off = lOff[0] as number;
+  const entry = a.leafSlots[base + off] as T | null;
+  if (entry === null) return null;
+  const first = off > 0 ? (a.leafPivots[base + off - 1] as number) + 1 : (lMin[0] as number);
+  storeFromPath(mt, first, a.leafPivots[base + off] as number, null);
+  return entry;
+}
+
+/**
+ * Erase [first, last] only if exactly that range holds entry (vma_iter_clear of a linked
+ * VMA); false, changing nothing, otherwise.
+ */
+export function masEraseExact<T>(
+  mt: MapleRootState<T>,
+  first: number,
+  last: number,
+  entry: T,
+): boolean {
+  pathWalk(mt, first, lNode, lOff, lMin, lMax);
+  const a = mt.arena;
+  const base = (lNode[0] as number) * LEAF_SLOTS;
+  const off = lOff[0] as number;
+  if (a.leafSlots[base + off] !== entry || a.leafPivots[base + off] !== last) return false;
+  const start = off > 0 ? (a.leafPivots[base + off - 1] as number) + 1 : (lMin[0] as number);
+  if (start !== first) return false;
+  storeFromPath(mt, first, last, null);
+  return true;
+}
+
+/** The store itself, with the left path already walked to `first`. */
+function storeFromPath<T>(
+  mt: MapleRootState<T>,
+  first: number,
+  last: number,
+  entry: T | null,
+): void {
   const a = mt.arena;
   const lp = a.leafPivots;
   const ls = a.leafSlots;
+  let lo = first;
+  let hi = last;
+  if (entry === null && lo > 0) {
+    // mas_wr_extend_null (left): a NULL range just below lo joins the store.
+    const base = (lNode[0] as number) * LEAF_SLOTS;
+    const off = lOff[0] as number;
+    const start = off > 0 ? (lp[base + off - 1] as number) + 1 : (lMin[0] as number);
+    if (start < lo) {
+      if (ls[base + off] === null) lo = start;
+    } else if (off > 0) {
+      if (ls[base + off - 1] === null) {
+        lo = off > 1 ? (lp[base + off - 2] as number) + 1 : (lMin[0] as number);
+        lOff[0] = off - 1;
+      }
+    } else if (masWalk(mt, lo - 1) === null) {
+      lo = walkPos.min; // the NULL range ends the previous leaf (mas_extend_spanning_null)
+      pathWalk(mt, lo, lNode, lOff, lMin, lMax);
+    }
+  }
   if (hi <= (lMax[0] as number)) {
     for (let h = mt.levels - 1; h >= 0; h--) {
       rNode[h] = lNode[h] as number;
@@ -101,6 +176,24 @@ export function masStoreRange<T>(
     rOff[0] = i - (rNode[0] as number) * LEAF_SLOTS;
   } else {
     pathWalk(mt, hi, rNode, rOff, rMin, rMax);
+  }
+  if (entry === null && hi < MAPLE_MAX) {
+    // mas_wr_extend_null (right): a NULL range just above hi joins the store.
+    const node = rNode[0] as number;
+    const base = node * LEAF_SLOTS;
+    const off = rOff[0] as number;
+    const pivot = lp[base + off] as number;
+    if (pivot > hi) {
+      if (ls[base + off] === null) hi = pivot;
+    } else if (off < (a.leafEnd[node] as number)) {
+      if (ls[base + off + 1] === null) {
+        hi = lp[base + off + 1] as number;
+        rOff[0] = off + 1;
+      }
+    } else if (masWalk(mt, hi + 1) === null) {
+      hi = walkPos.max;
+      pathWalk(mt, hi, rNode, rOff, rMin, rMax);
+    }
   }
 
   // b = the left leaf's ranges below lo, the new range, the right leaf's ranges above hi.
@@ -136,8 +229,8 @@ function pathWalk<T>(
 ): void {
   const a = mt.arena;
   const s = a.nodeSlots;
-  const pivots = a.nodePivots;
-  const children = a.nodeChildren;
+  const stride = a.nodeStride;
+  const data = a.nodeData;
   let node = mt.root;
   let min = 0;
   let max = MAPLE_MAX;
@@ -145,13 +238,13 @@ function pathWalk<T>(
     nodes[h] = node;
     mins[h] = min;
     maxs[h] = max;
-    const base = node * s;
+    const base = node * stride;
     let i = base;
-    while ((pivots[i] as number) < index) i++;
+    while ((data[i] as number) < index) i++;
     offs[h] = i - base;
-    if (i > base) min = (pivots[i - 1] as number) + 1;
-    max = pivots[i] as number;
-    node = children[i] as number;
+    if (i > base) min = (data[i - 1] as number) + 1;
+    max = data[i] as number;
+    node = data[i + s] as number;
   }
   nodes[0] = node;
   mins[0] = min;
@@ -218,16 +311,13 @@ function descendPath<T>(
   rightmost: boolean,
 ): void {
   const a = mt.arena;
-  const s = a.nodeSlots;
-  const pivots = a.nodePivots;
   for (let m = j - 1; m >= h; m--) {
     const parent = nodes[m + 1] as number;
     const off = offs[m + 1] as number;
-    const base = parent * s;
-    const child = a.nodeChildren[base + off] as number;
+    const child = a.childAt(parent, off);
     nodes[m] = child;
-    mins[m] = off > 0 ? (pivots[base + off - 1] as number) + 1 : (mins[m + 1] as number);
-    maxs[m] = pivots[base + off] as number;
+    mins[m] = off > 0 ? a.pivotAt(parent, off - 1) + 1 : (mins[m + 1] as number);
+    maxs[m] = a.pivotAt(parent, off);
     offs[m] = rightmost ? endOf(a, m, child) : 0;
   }
 }
@@ -257,7 +347,7 @@ function appendNode<T>(a: MapleNodeArena<T>, h: number, id: number): void {
   const base = id * a.nodeSlots;
   for (let i = 0; i <= end; i++) {
     const gap = a.allocRange ? (a.nodeGaps[base + i] as number) : 0;
-    pushChild(a.nodePivots[base + i] as number, a.nodeChildren[base + i] as number, gap);
+    pushChild(a.pivotAt(id, i), a.childAt(id, i), gap);
   }
 }
 
@@ -325,10 +415,8 @@ function writeNode<T>(
     return gap;
   }
   const base = id * a.nodeSlots;
-  for (let k = from; k < to; k++) {
-    a.nodePivots[base + k - from] = bPivot[k] as number;
-    a.nodeChildren[base + k - from] = bChild[k] as number;
-  }
+  for (let k = from; k < to; k++)
+    a.setNodeSlot(id, k - from, bPivot[k] as number, bChild[k] as number);
   if (a.allocRange) {
     for (let k = from; k < to; k++) {
       const g = bGap[k] as number;
@@ -447,7 +535,7 @@ function rebuildWindow<T>(mt: MapleRootState<T>): void {
       // An internal root with one child hands the tree to that child (the tree shrinks).
       while (mt.levels > 1 && a.nodeEnd[mt.root] === 0) {
         const old = mt.root;
-        mt.root = a.nodeChildren[old * a.nodeSlots] as number;
+        mt.root = a.childAt(old, 0);
         a.freeNode(old);
         mt.levels--;
       }
@@ -499,7 +587,7 @@ function rebuildWindow<T>(mt: MapleRootState<T>): void {
     let base = lParent * s;
     for (let i = 0; i < (lOff[h + 1] as number); i++) {
       const gap = a.allocRange ? (a.nodeGaps[base + i] as number) : 0;
-      pushChild(a.nodePivots[base + i] as number, a.nodeChildren[base + i] as number, gap);
+      pushChild(a.pivotAt(lParent, i), a.childAt(lParent, i), gap);
     }
     for (let i = 0; i < k; i++)
       pushChild(newMax[i] as number, newId[i] as number, newGap[i] as number);
@@ -507,7 +595,7 @@ function rebuildWindow<T>(mt: MapleRootState<T>): void {
     const rEnd = a.nodeEnd[rParent] as number;
     for (let i = (rOff[h + 1] as number) + 1; i <= rEnd; i++) {
       const gap = a.allocRange ? (a.nodeGaps[base + i] as number) : 0;
-      pushChild(a.nodePivots[base + i] as number, a.nodeChildren[base + i] as number, gap);
+      pushChild(a.pivotAt(rParent, i), a.childAt(rParent, i), gap);
     }
     bMin = lMin[h + 1] as number;
   }

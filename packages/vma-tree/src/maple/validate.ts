@@ -62,18 +62,10 @@ function validateNode<T>(
   let start = min;
   let maxGap = 0;
   for (let i = 0; i <= end; i++) {
-    const pivot = a.nodePivots[base + i] as number;
+    const pivot = a.pivotAt(node, i);
     if (pivot < start) fail(`${where}: pivot[${i}] = ${pivot} not above ${start - 1}`);
     if (pivot > max) fail(`${where}: pivot[${i}] = ${pivot} beyond the node maximum`);
-    const childGap = validateNode(
-      mt,
-      st,
-      a.nodeChildren[base + i] as number,
-      h - 1,
-      start,
-      pivot,
-      false,
-    );
+    const childGap = validateNode(mt, st, a.childAt(node, i), h - 1, start, pivot, false);
     if (a.allocRange && a.nodeGaps[base + i] !== childGap) {
       fail(
         `${where}: gap[${i}] = ${a.nodeGaps[base + i]} but the child's largest gap is ${childGap}`,
@@ -82,8 +74,8 @@ function validateNode<T>(
     if (childGap > maxGap) maxGap = childGap;
     start = pivot + 1;
   }
-  if (a.nodePivots[base + end] !== max)
-    fail(`${where}: last pivot ${a.nodePivots[base + end]} is not the node maximum`);
+  if (a.pivotAt(node, end) !== max)
+    fail(`${where}: last pivot ${a.pivotAt(node, end)} is not the node maximum`);
   return maxGap;
 }
 

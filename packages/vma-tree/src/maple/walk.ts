@@ -21,16 +21,15 @@ export interface MapleRootState<T> {
 
 /**
  * Where the last walk landed. Module-level scratch (JS is single-threaded): callers copy what
- * they need before the next walk. `min`/`max` bound the slot's range, `nodeMax` the leaf's.
+ * they need before the next walk. `min`/`max` bound the slot's range.
  */
 export interface WalkPosition {
   node: number;
   offset: number;
   min: number;
   max: number;
-  nodeMax: number;
 }
-export const walkPos: WalkPosition = { node: 0, offset: 0, min: 0, max: 0, nodeMax: 0 };
+export const walkPos: WalkPosition = { node: 0, offset: 0, min: 0, max: 0 };
 
 /** lib/maple_tree.c: mtree_load() — v6.8. Entry at index (NULL for a gap); no allocation. */
 export function mtreeLoad<T>(mt: MapleRootState<T>, index: number): T | null {
@@ -38,12 +37,12 @@ export function mtreeLoad<T>(mt: MapleRootState<T>, index: number): T | null {
   let node = mt.root;
   if (mt.levels > 1) {
     const s = a.nodeSlots;
-    const pivots = a.nodePivots;
-    const children = a.nodeChildren;
+    const stride = a.nodeStride;
+    const data = a.nodeData;
     for (let h = mt.levels - 1; h > 0; h--) {
-      let i = node * s;
-      while ((pivots[i] as number) < index) i++;
-      node = children[i] as number;
+      let i = node * stride;
+      while ((data[i] as number) < index) i++;
+      node = data[i + s] as number;
     }
   }
   const lp = a.leafPivots;
@@ -62,14 +61,14 @@ export function masWalk<T>(mt: MapleRootState<T>, index: number): T | null {
   let min = 0;
   if (mt.levels > 1) {
     const s = a.nodeSlots;
-    const pivots = a.nodePivots;
-    const children = a.nodeChildren;
+    const stride = a.nodeStride;
+    const data = a.nodeData;
     for (let h = mt.levels - 1; h > 0; h--) {
-      const base = node * s;
+      const base = node * stride;
       let i = base;
-      while ((pivots[i] as number) < index) i++;
-      if (i > base) min = (pivots[i - 1] as number) + 1;
-      node = children[i] as number;
+      while ((data[i] as number) < index) i++;
+      if (i > base) min = (data[i - 1] as number) + 1;
+      node = data[i + s] as number;
     }
   }
   const lp = a.leafPivots;
@@ -80,16 +79,42 @@ export function masWalk<T>(mt: MapleRootState<T>, index: number): T | null {
   walkPos.offset = i - base;
   walkPos.min = i > base ? (lp[i - 1] as number) + 1 : min;
   walkPos.max = lp[i] as number;
-  walkPos.nodeMax = lp[base + (a.leafEnd[node] as number)] as number;
   return a.leafSlots[i] as T | null;
 }
 
 /**
- * lib/maple_tree.c: mt_find() — v6.8. Lowest entry intersecting [index, max]; fills
- * {@link walkPos} with its range. A NULL range is always followed by an entry (NULL ranges
- * are coalesced), so at most one extra step or one extra walk is needed.
+ * lib/maple_tree.c: mt_find() — v6.8. Lowest entry intersecting [index, max]: the hot path
+ * of find_vma, so it only descends (no bounds kept, nothing written). A NULL range is always
+ * followed by an entry (NULL ranges are coalesced), so at most one step or one more walk.
  */
 export function mtFind<T>(mt: MapleRootState<T>, index: number, max: number): T | null {
+  if (index > max) return null;
+  const a = mt.arena;
+  let node = mt.root;
+  if (mt.levels > 1) {
+    const s = a.nodeSlots;
+    const stride = a.nodeStride;
+    const data = a.nodeData;
+    for (let h = mt.levels - 1; h > 0; h--) {
+      let i = node * stride;
+      while ((data[i] as number) < index) i++;
+      node = data[i + s] as number;
+    }
+  }
+  const lp = a.leafPivots;
+  let i = node * MAPLE_RANGE64_SLOTS;
+  while ((lp[i] as number) < index) i++;
+  const entry = a.leafSlots[i] as T | null;
+  if (entry !== null) return entry;
+  const gapLast = lp[i] as number;
+  if (gapLast >= max || gapLast === MAPLE_MAX) return null;
+  if (i < node * MAPLE_RANGE64_SLOTS + (a.leafEnd[node] as number))
+    return a.leafSlots[i + 1] as T | null;
+  return mtFind(mt, gapLast + 1, max);
+}
+
+/** mt_find() that also fills {@link walkPos} with the found entry's range (for cursors). */
+export function masFindFirst<T>(mt: MapleRootState<T>, index: number, max: number): T | null {
   if (index > max) return null;
   const entry = masWalk(mt, index);
   if (entry !== null) return entry;
