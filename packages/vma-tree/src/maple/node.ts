@@ -113,7 +113,7 @@ export class MapleNodeArena<T> {
 
   /** Child i of internal node id. */
   childAt(id: number, i: number): number {
-    return this.nodeData[id * this.nodeStride + this.nodeSlots + i] as number;
+    return (this.nodeData[id * this.nodeStride + this.nodeSlots + i] as number) | 0;
   }
 
   /** Set slot i of internal node id. */

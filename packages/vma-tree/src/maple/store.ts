@@ -244,7 +244,7 @@ function pathWalk<T>(
     offs[h] = i - base;
     if (i > base) min = (data[i - 1] as number) + 1;
     max = data[i] as number;
-    node = data[i + s] as number;
+    node = (data[i + s] as number) | 0; // int32 ids keep index arithmetic in small integers
   }
   nodes[0] = node;
   mins[0] = min;

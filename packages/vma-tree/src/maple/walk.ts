@@ -42,7 +42,7 @@ export function mtreeLoad<T>(mt: MapleRootState<T>, index: number): T | null {
     for (let h = mt.levels - 1; h > 0; h--) {
       let i = node * stride;
       while ((data[i] as number) < index) i++;
-      node = data[i + s] as number;
+      node = (data[i + s] as number) | 0; // int32 ids keep index arithmetic in small integers
     }
   }
   const lp = a.leafPivots;
@@ -68,7 +68,7 @@ export function masWalk<T>(mt: MapleRootState<T>, index: number): T | null {
       let i = base;
       while ((data[i] as number) < index) i++;
       if (i > base) min = (data[i - 1] as number) + 1;
-      node = data[i + s] as number;
+      node = (data[i + s] as number) | 0; // int32 ids keep index arithmetic in small integers
     }
   }
   const lp = a.leafPivots;
@@ -98,7 +98,7 @@ export function mtFind<T>(mt: MapleRootState<T>, index: number, max: number): T 
     for (let h = mt.levels - 1; h > 0; h--) {
       let i = node * stride;
       while ((data[i] as number) < index) i++;
-      node = data[i + s] as number;
+      node = (data[i + s] as number) | 0; // int32 ids keep index arithmetic in small integers
     }
   }
   const lp = a.leafPivots;
