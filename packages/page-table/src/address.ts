@@ -37,14 +37,23 @@ export function spanAddrEnd(pn: number, end: number, span: number): number {
   return minus1(boundary) < minus1(end) ? boundary : end;
 }
 
-/** Index of pn's entry in a table whose entries each map `span` pages. */
+/**
+ * Index of pn's entry in a table whose entries each map `span` pages. Written without `%`:
+ * page numbers pass 2^31, where `%` on doubles becomes a call to fmod().
+ */
 export function spanIndex(pn: number, span: number): number {
-  return Math.floor(pn / span) % 512;
+  const q = Math.floor(pn / span);
+  return q - Math.floor(q / 512) * 512;
 }
 
 /** pn rounded down to a multiple of span (addr & MASK). */
 export function spanFloor(pn: number, span: number): number {
-  return pn - (pn % span);
+  return Math.floor(pn / span) * span;
+}
+
+/** Index of pn's PTE in its PTE table (pte_index). */
+export function pteIndex(pn: number): number {
+  return pn - Math.floor(pn / 512) * 512;
 }
 
 /** Hex of a page number's byte address, e.g. "0x7f0000200000" (exact up to 2^64). */

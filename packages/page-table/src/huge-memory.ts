@@ -17,7 +17,7 @@
  * drops the whole 1 GiB mapping, and accounts for it as it would a full zap.
  */
 
-import { PMD_SPAN, PUD_SPAN } from "./address.js";
+import { PMD_SPAN, PUD_SPAN, spanFloor } from "./address.js";
 import { HPAGE_PMD_NR, HPAGE_PUD_NR } from "./constants.js";
 import { entryPfn, HI_NX, LO_FLAGS, LO_PSE, LO_TABLE } from "./entry.js";
 import { LEVEL_PTE, SLAB_MASK, SLAB_SHIFT } from "./table-pool.js";
@@ -65,7 +65,7 @@ export function __splitHugePmd(tlb: MmuGather, pmdTab: number, i: number, addrPn
     phys.addMapcount(pfn, 1); // atomic_inc(&page[i]._mapcount)
   }
   ptes.used[deposit] = HPAGE_PMD_NR;
-  ptes.basePn[deposit] = addrPn - (addrPn % PMD_SPAN);
+  ptes.basePn[deposit] = spanFloor(addrPn, PMD_SPAN);
   phys.addRef(head, HPAGE_PMD_NR - 1); // page_ref_add(page, HPAGE_PMD_NR - 1)
   phys.addCompoundMapcount(head, -1); // the compound mapping goes
   const tpfn = ptes.pfn[deposit] as number;

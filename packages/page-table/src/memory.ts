@@ -104,10 +104,10 @@ export function zapPteRange(
   const slab = ptes.slabs[tab >>> SLAB_SHIFT] as Uint32Array;
   const base = (tab & SLAB_MASK) << 10;
   const phys = pt.phys;
-  const kind = phys.kindArr;
+  const page = phys.pageArr;
   const mapc = phys.mapArr;
   const pages = tlb.pages;
-  const pn0 = addr - (addr % 512);
+  const pn0 = spanFloor(addr, 512);
   let k = addr - pn0;
   const kEnd = end - pn0;
   let cleared = 0;
@@ -134,7 +134,7 @@ export function zapPteRange(
       last = k;
       if ((lo & LO_SPECIAL) !== 0) continue; // vm_normal_page() == NULL: zero page
       const pfn = (lo >>> 12) | ((hi & HI_PFN) << 20); // an int32: pfn < 2^31 (PhysMem)
-      const code = kind[pfn] as number;
+      const code = (page[pfn] as number) & 0xff;
       if (code === KIND_ANON) anon++;
       else if ((code & KIND_MASK) === KIND_ANON)
         anon++; // a subpage of a split THP

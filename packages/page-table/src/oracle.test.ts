@@ -55,7 +55,7 @@ function checkAccounting(phys: PhysMem, pt: PageTable, oracle: Map<number, numbe
   let small = 0;
   for (const pfn of oracle.values()) {
     const head = phys.compoundHead(pfn);
-    if (head !== pfn || phys.kindArr[pfn] !== 1) heads.add(head);
+    if (head !== pfn || phys.kindCodeOf(pfn) !== 1) heads.add(head);
     else small++;
   }
   const c = phys.counts();

@@ -30,6 +30,7 @@ import {
   PMD_SPAN,
   PUD_SPAN,
   pnHex,
+  pteIndex,
   spanFloor,
   spanIndex,
 } from "./address.js";
@@ -302,7 +303,7 @@ export class PageTable {
 
   /** @internal setPte() into a known PTE table */
   setPteIn(tab: number, pn: number, pfn: number, prot: PteProt): void {
-    const i = pn % 512;
+    const i = pteIndex(pn);
     if (this.ptes.lo(tab, i) !== 0)
       throw new Error(`@mmlab/page-table: setPte(${pnHex(pn)}): entry is present`);
     const kind = this.phys.kindOf(pfn);
@@ -326,7 +327,7 @@ export class PageTable {
     const tab = this.walk(pn, LEVEL_PTE, true);
     if (tab === -ENOMEM) return -ENOMEM;
     if (tab === WALK_LEAF) return -EEXIST;
-    const i = pn % 512;
+    const i = pteIndex(pn);
     if (this.ptes.lo(tab, i) !== 0) return -EEXIST;
     const pfn = this.phys.allocRun(KIND_ANON, 1, 1);
     if (pfn < 0) return -ENOMEM;
@@ -341,7 +342,7 @@ export class PageTable {
     const pn = this.toPn(addr, "mapZeroPage: address");
     const tab = this.walk(pn, LEVEL_PTE, true);
     if (tab === -ENOMEM) return -ENOMEM;
-    if (tab === WALK_LEAF || this.ptes.lo(tab, pn % 512) !== 0) return -EEXIST;
+    if (tab === WALK_LEAF || this.ptes.lo(tab, pteIndex(pn)) !== 0) return -EEXIST;
     this.setPteIn(tab, pn, this.phys.zeroPfn, { write: false, exec: false });
     return 0;
   }
@@ -372,7 +373,7 @@ export class PageTable {
       }
       const slab = pool.slabs[tab >>> SLAB_SHIFT] as Uint32Array;
       const base = (tab & SLAB_MASK) << 10;
-      let k = pn % 512;
+      let k = pteIndex(pn);
       const kEnd = k + (next - pn);
       let mapped = 0;
       let failed = false;
@@ -504,7 +505,7 @@ export class PageTable {
   indexAt(pn: number, level: number): number {
     switch (level) {
       case LEVEL_PTE:
-        return pn % 512;
+        return pteIndex(pn);
       case LEVEL_PMD:
         return spanIndex(pn, PMD_SPAN);
       case LEVEL_PUD:
@@ -531,9 +532,9 @@ export class PageTable {
     if (lo === 0) return { level: 0, lo: 0, hi: 0, span: 1 };
     if ((lo & LO_PSE) !== 0) return { level: LEVEL_PMD, lo, hi: dirs.hi(pmd, i), span: PMD_SPAN };
     const pte = dirs.child(pmd, i);
-    lo = this.ptes.lo(pte, pn % 512);
+    lo = this.ptes.lo(pte, pteIndex(pn));
     if (lo === 0) return { level: 0, lo: 0, hi: 0, span: 1 };
-    return { level: LEVEL_PTE, lo, hi: this.ptes.hi(pte, pn % 512), span: 1 };
+    return { level: LEVEL_PTE, lo, hi: this.ptes.hi(pte, pteIndex(pn)), span: 1 };
   }
 
   /**
@@ -708,7 +709,7 @@ export class PageTable {
       vfail(`table ${id} for ${pnHex(basePn)} has level ${pool.level[id]}, expected ${level}`);
     if (pool.basePn[id] !== basePn)
       vfail(`table ${id} covers ${pnHex(pool.basePn[id] as number)}, linked at ${pnHex(basePn)}`);
-    const code = this.phys.kindArr[pool.pfn[id] as number];
+    const code = this.phys.kindCodeOf(pool.pfn[id] as number);
     if (code !== KIND_PAGETABLE)
       vfail(`table ${id}'s frame ${hex(pool.pfn[id] as number)} has kind code ${code}`);
   }
@@ -799,7 +800,7 @@ export class PageTable {
     if (head % nr !== 0 || head + nr > phys.totalFrames)
       vfail(`huge leaf for ${pnHex(pn)} maps misaligned pfn ${hex(head)}`);
     if (
-      ((phys.kindArr[head] as number) & KIND_MASK) !== KIND_ANON ||
+      (phys.kindCodeOf(head) & KIND_MASK) !== KIND_ANON ||
       (phys.compoundMapcount.get(head) ?? 0) < 1
     ) {
       vfail(
@@ -834,7 +835,7 @@ export class PageTable {
       const pfn = entryPfn(lo, hi);
       if (pfn >= phys.totalFrames)
         vfail(`PTE for ${pnHex(basePn + i)} maps pfn ${hex(pfn)} beyond memory`);
-      const code = (phys.kindArr[pfn] as number) & KIND_MASK;
+      const code = phys.kindCodeOf(pfn) & KIND_MASK;
       if ((lo & LO_SPECIAL) !== 0) {
         if (code !== KIND_ZERO) vfail(`special PTE for ${pnHex(basePn + i)} maps a non-zero page`);
         continue;

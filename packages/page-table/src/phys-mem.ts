@@ -3,11 +3,13 @@
  * needs (mm/page_alloc.c, include/linux/mm.h, include/linux/page_ref.h; v4.19), at 3 bytes per
  * frame so that the default 384 GiB (100,663,296 frames) costs at most 302 MB.
  *
- *   kind[pfn]      Uint8   low 3 bits: 0 free | 1 anon | 2 file | 3 pagetable | 4 zero;
+ *   page[pfn]      Uint16  the struct page word: kind code | refcount << 8
+ *                   kind   low 3 bits: 0 free | 1 anon | 2 file | 3 pagetable | 4 zero;
  *                          0x08 compound head, 0x10 compound tail, 0x20 order 18 (1 GiB)
  *                          instead of order 9 (2 MiB)
- *   refcount[pfn]  Uint8   page_count(); 255 = "look in refOverflow" (a Map, rarely used);
- *                          meaningless while the frame is free (refcount() reads 0 then)
+ *                   ref    page_count(); 255 = "look in refOverflow" (a Map, rarely used)
+ *                          A free frame's word is 0; an order-0 anonymous page with one
+ *                          reference is 0x101, which release_pages() tests in one load.
  *   mapcount[pfn]  Uint8   _mapcount + 1 of PTE mappings; 255 = "look in mapOverflow"
  *
  *   frames:  [0 ...................... nextFresh) [nextFresh ..... totalFrames)
@@ -30,7 +32,7 @@
  *
  * Invariants (checked by validate()): kinds counted in `counts()` sum to totalFrames; a frame
  * is free iff its kind is 0; free frames are exactly the runs plus [nextFresh, totalFrames);
- * runs are disjoint; a free frame has mapcount 0.
+ * runs are disjoint; a free frame has refcount and mapcount 0.
  */
 
 import { ENOMEM } from "./errno.js";
@@ -48,6 +50,10 @@ export const PG_HEAD = 0x08;
 export const PG_TAIL = 0x10;
 export const PG_GIGANTIC = 0x20;
 const OVERFLOW = 255;
+/** refcount 1 in the struct page word */
+const REF_ONE = 1 << 8;
+/** @internal an order-0 anonymous page with refcount 1 */
+export const ANON_REF_ONE = KIND_ANON | REF_ONE;
 
 const KIND_NAMES: readonly FrameKind[] = ["free", "anon", "file", "pagetable", "zero"];
 const MAX_BYTES = 2 ** 43; // pfn < 2^31: the hot paths keep pfns in int32 (see entry.ts)
@@ -74,10 +80,8 @@ export class PhysMem {
   nrFree: number;
   /** The shared zero page (ZERO_PAGE(0)): kind "zero", never freed. */
   readonly zeroPfn: number;
-  /** @internal per-frame kind code */
-  readonly kindArr: Uint8Array;
-  /** @internal per-frame refcount (255 = overflow) */
-  readonly refArr: Uint8Array;
+  /** @internal per-frame struct page word: kind code | refcount << 8 (255 = overflow) */
+  readonly pageArr: Uint16Array;
   /** @internal per-frame PTE mapcount (255 = overflow) */
   readonly mapArr: Uint8Array;
   /** @internal frames per kind code */
@@ -104,8 +108,7 @@ export class PhysMem {
     }
     this.totalFrames = bytes / 4096;
     this.nrFree = this.totalFrames;
-    this.kindArr = new Uint8Array(this.totalFrames);
-    this.refArr = new Uint8Array(this.totalFrames);
+    this.pageArr = new Uint16Array(this.totalFrames);
     this.mapArr = new Uint8Array(this.totalFrames);
     this.kindCount = new Float64Array(5);
     this.kindCount[KIND_FREE] = this.totalFrames;
@@ -163,12 +166,10 @@ export class PhysMem {
       this.nextFresh = pfn + got;
     }
     if (got === 1) {
-      this.kindArr[pfn] = code;
-      this.refArr[pfn] = 1;
+      this.pageArr[pfn] = code | REF_ONE;
       this.mapArr[pfn] = mapcount;
     } else {
-      this.kindArr.fill(code, pfn, pfn + got);
-      this.refArr.fill(1, pfn, pfn + got);
+      this.pageArr.fill(code | REF_ONE, pfn, pfn + got);
       if (mapcount !== 0) this.mapArr.fill(mapcount, pfn, pfn + got);
     }
     this.nrFree -= got;
@@ -211,9 +212,8 @@ export class PhysMem {
       if (head < 0) return -ENOMEM;
     }
     const flags = nrPages === 512 ? 0 : PG_GIGANTIC;
-    this.kindArr.fill(code | PG_TAIL | flags, head, head + nrPages);
-    this.kindArr[head] = code | PG_HEAD | flags;
-    this.refArr[head] = 1;
+    this.pageArr.fill(code | PG_TAIL | flags, head, head + nrPages);
+    this.pageArr[head] = code | PG_HEAD | flags | REF_ONE;
     this.compoundMapcount.set(head, 0);
     this.nrFree -= nrPages;
     (this.kindCount[KIND_FREE] as number) -= nrPages;
@@ -236,17 +236,16 @@ export class PhysMem {
 
   /** include/linux/mm.h: get_page() — v4.19: take a reference (on the head of a compound page). */
   getPage(pfn: number): void {
-    let code = this.checkPfn(pfn, "getPage");
+    const code = this.checkPfn(pfn, "getPage");
     if (code === KIND_FREE) throw new Error(`@mmlab/page-table: getPage of free pfn ${hex(pfn)}`);
     if ((code & PG_TAIL) !== 0) {
       pfn = this.compoundHead(pfn, code);
-      code = this.kindArr[pfn] as number;
     }
-    const r = this.refArr[pfn] as number;
-    if (r < OVERFLOW - 1) this.refArr[pfn] = r + 1;
+    const r = this.refByte(pfn);
+    if (r < OVERFLOW - 1) this.setRefByte(pfn, r + 1);
     else {
       const v = r === OVERFLOW ? (this.refOverflow.get(pfn) as number) : r;
-      this.refArr[pfn] = OVERFLOW;
+      this.setRefByte(pfn, OVERFLOW);
       this.refOverflow.set(pfn, v + 1);
     }
   }
@@ -257,20 +256,20 @@ export class PhysMem {
     if (code === KIND_FREE) throw new Error(`@mmlab/page-table: putPage of free pfn ${hex(pfn)}`);
     if ((code & PG_TAIL) !== 0) {
       pfn = this.compoundHead(pfn, code);
-      code = this.kindArr[pfn] as number;
+      code = this.kindCodeOf(pfn);
     }
-    const r = this.refArr[pfn] as number;
+    const r = this.refByte(pfn);
     if (r === OVERFLOW) {
       const v = (this.refOverflow.get(pfn) as number) - 1;
       if (v < OVERFLOW) {
         this.refOverflow.delete(pfn);
-        this.refArr[pfn] = v;
+        this.setRefByte(pfn, v);
       } else this.refOverflow.set(pfn, v);
       return;
     }
     if (r === 0) throw new Error(`@mmlab/page-table: putPage of pfn ${hex(pfn)} with refcount 0`);
     if (r > 1) {
-      this.refArr[pfn] = r - 1;
+      this.setRefByte(pfn, r - 1);
       return;
     }
     if (code === KIND_ZERO)
@@ -284,8 +283,7 @@ export class PhysMem {
    * runs that grow as long as the pfns are consecutive. Returns the frames freed.
    */
   freeBatch(pages: Uint32Array, n: number): number {
-    const kind = this.kindArr;
-    const ref = this.refArr;
+    const page = this.pageArr;
     const map = this.mapArr;
     const before = this.nrFree;
     let runStart = -1;
@@ -293,10 +291,9 @@ export class PhysMem {
     let anon = 0;
     for (let i = 0; i < n; i++) {
       const pfn = pages[i] as number;
-      if (kind[pfn] === KIND_ANON && ref[pfn] === 1 && map[pfn] === 0) {
-        // the last reference of an unmapped order-0 anonymous page: free it. Its refcount
-        // byte is left as is: it is only meaningful while the frame is allocated.
-        kind[pfn] = KIND_FREE;
+      if (page[pfn] === ANON_REF_ONE && map[pfn] === 0) {
+        // the last reference of an unmapped order-0 anonymous page: free it
+        page[pfn] = 0;
         anon++;
         if (pfn === runEnd) runEnd++;
         else {
@@ -327,8 +324,7 @@ export class PhysMem {
       this.compoundMapcount.delete(pfn);
     } else if (this.mapArr[pfn] !== 0) badPageState(pfn, "freed while still mapped");
     this.refOverflow.delete(pfn);
-    this.refArr[pfn] = 0;
-    this.kindArr.fill(KIND_FREE, pfn, pfn + n);
+    this.pageArr.fill(0, pfn, pfn + n); // kind free, refcount 0
     (this.kindCount[code & KIND_MASK] as number) -= n;
     (this.kindCount[KIND_FREE] as number) += n;
     this.nrFree += n;
@@ -398,7 +394,7 @@ export class PhysMem {
     const code = this.checkPfn(pfn, "refcount");
     if (code === KIND_FREE) return 0;
     const head = (code & PG_TAIL) !== 0 ? this.compoundHead(pfn, code) : pfn;
-    const r = this.refArr[head] as number;
+    const r = this.refByte(head);
     return r === OVERFLOW ? (this.refOverflow.get(head) as number) : r;
   }
 
@@ -429,14 +425,14 @@ export class PhysMem {
 
   /** @internal add to a frame's refcount without freeing (page_ref_add). */
   addRef(pfn: number, delta: number): void {
-    const r = this.refArr[pfn] as number;
+    const r = this.refByte(pfn);
     const v = (r === OVERFLOW ? (this.refOverflow.get(pfn) as number) : r) + delta;
     if (v <= 0) badPageState(pfn, "refcount underflow");
     if (v < OVERFLOW) {
       if (r === OVERFLOW) this.refOverflow.delete(pfn);
-      this.refArr[pfn] = v;
+      this.setRefByte(pfn, v);
     } else {
-      this.refArr[pfn] = OVERFLOW;
+      this.setRefByte(pfn, OVERFLOW);
       this.refOverflow.set(pfn, v);
     }
   }
@@ -449,7 +445,7 @@ export class PhysMem {
   }
 
   /** compound_head(): the head pfn of the compound page a tail belongs to. */
-  compoundHead(pfn: number, code: number = this.kindArr[pfn] as number): number {
+  compoundHead(pfn: number, code: number = this.kindCodeOf(pfn)): number {
     if ((code & PG_TAIL) === 0) return pfn;
     const n = (code & PG_GIGANTIC) !== 0 ? 512 * 512 : 512;
     return pfn - (pfn % n);
@@ -470,12 +466,14 @@ export class PhysMem {
   /** Check every invariant in the header comment. O(totalFrames): for tests on small memories. */
   validate(): void {
     const count = new Float64Array(5);
-    const kind = this.kindArr;
+    const page = this.pageArr;
     for (let pfn = 0; pfn < this.totalFrames; pfn++) {
-      const code = kind[pfn] as number;
+      const code = (page[pfn] as number) & 0xff;
       (count[code & KIND_MASK] as number) += 1;
-      if (code === KIND_FREE && this.mapArr[pfn] !== 0) {
-        fail(`free pfn ${hex(pfn)} has mapcount ${this.mapArr[pfn]}`);
+      if (code === KIND_FREE && (page[pfn] !== 0 || this.mapArr[pfn] !== 0)) {
+        fail(
+          `free pfn ${hex(pfn)} has refcount ${(page[pfn] as number) >>> 8} mapcount ${this.mapArr[pfn]}`,
+        );
       }
       if (pfn >= this.nextFresh && code !== KIND_FREE)
         fail(`pfn ${hex(pfn)} above nextFresh is in use`);
@@ -493,7 +491,7 @@ export class PhysMem {
       const len = this.runLen[t] as number;
       if (len <= 0 || st + len > this.nextFresh) fail(`bad free run [${st}, +${len})`);
       for (let p = st; p < st + len; p++) {
-        if (kind[p] !== KIND_FREE) fail(`pfn ${hex(p)} in a free run is in use`);
+        if (page[p] !== 0) fail(`pfn ${hex(p)} in a free run is in use`);
         if (seen.has(p)) fail(`pfn ${hex(p)} is in two free runs`);
         seen.add(p);
       }
@@ -512,7 +510,20 @@ export class PhysMem {
         `@mmlab/page-table: ${what}: bad pfn ${pfn} (totalFrames ${this.totalFrames})`,
       );
     }
-    return this.kindArr[pfn] as number;
+    return this.kindCodeOf(pfn);
+  }
+
+  /** @internal kind code (with compound flags) of a frame */
+  kindCodeOf(pfn: number): number {
+    return (this.pageArr[pfn] as number) & 0xff;
+  }
+
+  private refByte(pfn: number): number {
+    return (this.pageArr[pfn] as number) >>> 8;
+  }
+
+  private setRefByte(pfn: number, r: number): void {
+    this.pageArr[pfn] = ((this.pageArr[pfn] as number) & 0xff) | (r << 8);
   }
 }
 
