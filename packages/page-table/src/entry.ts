@@ -20,6 +20,8 @@ export const LO_DIRTY = 0x40;
 export const LO_PSE = 0x80;
 export const LO_GLOBAL = 0x100;
 export const LO_SPECIAL = 0x200;
+/** _PAGE_PROTNONE: bit 8 (GLOBAL) reused on non-present PROT_NONE entries, which pte_present() still counts. */
+export const LO_PROTNONE = 0x100;
 export const LO_PAT_LARGE = 0x1000;
 /** _PAGE_TABLE: the flags of a link to a lower table. */
 export const LO_TABLE = 0x67;

@@ -40,7 +40,7 @@ import { HI_PFN, LO_DIRTY, LO_PSE, LO_SPECIAL } from "./entry.js";
 import { ENOMEM } from "./errno.js";
 import { __splitHugePmd, __splitHugePud, zapHugePmd, zapHugePud } from "./huge-memory.js";
 import type { PageTable } from "./page-table.js";
-import { KIND_ANON, KIND_FILE, KIND_MASK } from "./phys-mem.js";
+import { KIND_ANON, KIND_FILE, KIND_MASK, KIND_SHMEM } from "./phys-mem.js";
 import { LEVEL_P4D, LEVEL_PMD, LEVEL_PTE, LEVEL_PUD, SLAB_MASK, SLAB_SHIFT } from "./table-pool.js";
 import type { MmuGather } from "./tlb.js";
 
@@ -115,6 +115,7 @@ export function zapPteRange(
     // "again:" — one pass under the page-table lock
     let anon = 0;
     let file = 0;
+    let shmem = 0;
     let n = 0;
     let first = -1;
     let last = -1;
@@ -138,8 +139,9 @@ export function zapPteRange(
       if (code === KIND_ANON) anon++;
       else if ((code & KIND_MASK) === KIND_ANON)
         anon++; // a subpage of a split THP
-      else if ((code & KIND_MASK) === KIND_FILE) {
-        file++;
+      else if ((code & KIND_MASK) === KIND_FILE || (code & KIND_MASK) === KIND_SHMEM) {
+        if ((code & KIND_MASK) === KIND_FILE) file++;
+        else shmem++; // mm_counter_file(): swap-backed pages count in MM_SHMEMPAGES
         if ((lo & LO_DIRTY) !== 0) forceFlush = true; // set_page_dirty(); flush before unlock
       } else badPte(pt, pn0 + k, lo, hi, code);
       if (mapc[pfn] === 1)
@@ -160,6 +162,7 @@ export function zapPteRange(
     tlb.nr = nr;
     pt.rss.anon -= anon; // add_mm_rss_vec()
     pt.rss.file -= file;
+    pt.rss.shmem -= shmem;
     (ptes.used[tab] as number) -= n;
     cleared += n;
     if (first >= 0) tlb.tlbAdjustRange(pn0 + first, pn0 + last + 1); // tlb_remove_tlb_entry()

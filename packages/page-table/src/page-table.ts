@@ -40,7 +40,11 @@ import {
   entryValue,
   HI_NX,
   HI_PFN,
+  LO_ACCESSED,
+  LO_DIRTY,
   LO_FLAGS,
+  LO_PRESENT,
+  LO_PROTNONE,
   LO_PSE,
   LO_RW,
   LO_SPECIAL,
@@ -49,7 +53,7 @@ import {
   protHi,
   protLo,
 } from "./entry.js";
-import { EEXIST, ENOMEM } from "./errno.js";
+import { EEXIST, EFAULT, ENOMEM } from "./errno.js";
 import { PageTableUseAfterFree } from "./errors.js";
 import { __p4dAlloc, __pmdAlloc, __pteAlloc, __pudAlloc } from "./memory.js";
 import {
@@ -58,6 +62,7 @@ import {
   KIND_FILE,
   KIND_MASK,
   KIND_PAGETABLE,
+  KIND_SHMEM,
   KIND_ZERO,
   type PhysMem,
 } from "./phys-mem.js";
@@ -311,6 +316,7 @@ export class PageTable {
     if (kind === "zero") lo |= LO_SPECIAL;
     else if (kind === "anon") this.rss.anon++;
     else if (kind === "file") this.rss.file++;
+    else if (kind === "shmem") this.rss.shmem++;
     else throw new Error(`@mmlab/page-table: setPte(${pnHex(pn)}): pfn ${hex(pfn)} is ${kind}`);
     if (kind !== "zero") this.phys.addMapcount(pfn, 1);
     this.ptes.setEntry(tab, i, ((pfn << 12) | lo) >>> 0, ((pfn >>> 20) | protHi(prot)) >>> 0, 0);
@@ -472,6 +478,106 @@ export class PageTable {
     const lo = protLo(prot) | LO_PSE;
     this.dirs.setEntry(pud, i, ((head << 12) | lo) >>> 0, ((head >>> 20) | protHi(prot)) >>> 0, 0);
     this.rss.anon += HPAGE_PUD_NR;
+    return 0;
+  }
+
+  /**
+   * mm/mprotect.c: change_protection() — v4.19 (change_pte_range() with pte_modify(), and
+   * change_huge_pmd() for huge leaves): give every mapped entry of [start, end) the RW and NX
+   * bits of `prot`. With `none` the entries become PROT_NONE entries: _PAGE_PROTNONE (bit 8)
+   * instead of _PAGE_PRESENT, so the MMU faults but the kernel still counts them as present
+   * (pte_present()). Returns the number of entries rewritten.
+   */
+  changeProtection(
+    start: number,
+    end: number,
+    prot: { write: boolean; exec: boolean; none?: boolean },
+  ): number {
+    const s = this.toPn(start, "changeProtection: start");
+    const e = this.toPn(end, "changeProtection: end");
+    if (e < s)
+      throw new RangeError(
+        `@mmlab/page-table: changeProtection: end ${pnHex(e)} < start ${pnHex(s)}`,
+      );
+    const setLo = (prot.none ? LO_PROTNONE : LO_PRESENT) | (prot.write ? LO_RW : 0);
+    const clearLo = LO_PRESENT | LO_PROTNONE | LO_RW;
+    const nx = prot.exec ? 0 : HI_NX;
+    let changed = 0;
+    for (let pn = s; pn < e; ) {
+      const next = Math.min(spanFloor(pn, PMD_SPAN) + PMD_SPAN, e);
+      const tab = this.walk(pn, LEVEL_PTE, false);
+      if (tab === WALK_LEAF) {
+        // A huge leaf: rewrite the PMD (or PUD) entry that maps it.
+        const pud = this.walk(pn, LEVEL_PUD, false);
+        const pudIdx = spanIndex(pn, PUD_SPAN);
+        const onPud = (this.dirs.lo(pud, pudIdx) & LO_PSE) !== 0;
+        const t = onPud ? pud : this.walk(pn, LEVEL_PMD, false);
+        const i = onPud ? pudIdx : spanIndex(pn, PMD_SPAN);
+        const lo = this.dirs.lo(t, i);
+        const hi = this.dirs.hi(t, i);
+        this.dirs.replaceEntry(
+          t,
+          i,
+          ((lo & ~clearLo) | setLo) >>> 0,
+          ((hi & ~HI_NX) | nx) >>> 0,
+          this.dirs.child(t, i),
+        );
+        changed++;
+        pn = onPud ? Math.min(spanFloor(pn, PUD_SPAN) + PUD_SPAN, e) : next;
+        continue;
+      }
+      if (tab > 0) {
+        const pool = this.ptes;
+        for (let k = pteIndex(pn), kEnd = k + (next - pn); k < kEnd; k++) {
+          const lo = pool.lo(tab, k);
+          if (lo === 0) continue;
+          const hi = pool.hi(tab, k);
+          pool.replaceEntry(tab, k, ((lo & ~clearLo) | setLo) >>> 0, ((hi & ~HI_NX) | nx) >>> 0, 0);
+          changed++;
+        }
+      }
+      pn = next;
+    }
+    return changed;
+  }
+
+  /**
+   * mm/memory.c: do_wp_page() — v4.19, a write fault on a mapped read-only 4 KiB entry of a
+   * writable private mapping: an anonymous page mapped only here is reused (made writable and
+   * dirty, wp_page_reuse()); the zero page, or any other page, is copied into a new anonymous
+   * page (wp_page_copy()), which replaces it in the PTE. 0, -ENOMEM, or -EFAULT when no
+   * 4 KiB entry maps addr.
+   */
+  doWpPage(addr: number): number {
+    const pn = this.toPn(addr, "doWpPage: address");
+    const tab = this.walk(pn, LEVEL_PTE, false);
+    if (tab <= 0) return -EFAULT;
+    const k = pteIndex(pn);
+    const pool = this.ptes;
+    const lo = pool.lo(tab, k);
+    if (lo === 0) return -EFAULT;
+    const hi = pool.hi(tab, k);
+    const pfn = entryPfn(lo, hi);
+    const special = (lo & LO_SPECIAL) !== 0;
+    const phys = this.phys;
+    if (!special && phys.kindOf(pfn) === "anon" && phys.mapcount(pfn) === 1) {
+      pool.replaceEntry(tab, k, (lo | LO_RW | LO_DIRTY | LO_ACCESSED) >>> 0, hi, 0);
+      return 0;
+    }
+    const copy = phys.allocRun(KIND_ANON, 1, 1);
+    if (copy < 0) return -ENOMEM;
+    if (!special) {
+      const kind = phys.kindOf(pfn);
+      if (kind === "anon") this.rss.anon--;
+      else if (kind === "file") this.rss.file--;
+      else if (kind === "shmem") this.rss.shmem--;
+      phys.addMapcount(pfn, -1);
+      phys.putPage(pfn);
+    }
+    const newLo =
+      ((lo & LO_FLAGS & ~LO_SPECIAL) | LO_RW | LO_DIRTY | LO_ACCESSED | (copy << 12)) >>> 0;
+    pool.replaceEntry(tab, k, newLo, ((hi & ~HI_PFN) | (copy >>> 20)) >>> 0, 0);
+    this.rss.anon++;
     return 0;
   }
 
@@ -684,7 +790,17 @@ export class PageTable {
 
   /** Check every invariant in the header comment; throws an Error naming the first broken one. */
   validate(): void {
-    const st = { ptes: 0, pmds: 0, puds: 0, p4ds: 0, anon: 0, file: 0, dirLive: 1, pteLive: 0 };
+    const st = {
+      ptes: 0,
+      pmds: 0,
+      puds: 0,
+      p4ds: 0,
+      anon: 0,
+      file: 0,
+      shmem: 0,
+      dirLive: 1,
+      pteLive: 0,
+    };
     this.validateDir(this.pgdId, LEVEL_PGD, 0, st);
     if (st.ptes !== this.mmNrPtes) vfail(`nr_ptes ${this.mmNrPtes}, found ${st.ptes} PTE tables`);
     if (st.pmds !== this.mmNrPmds) vfail(`nr_pmds ${this.mmNrPmds}, found ${st.pmds} PMD tables`);
@@ -694,8 +810,9 @@ export class PageTable {
       vfail(`MM_ANONPAGES ${this.rss.anon}, found ${st.anon} anon pages mapped`);
     if (st.file !== this.rss.file)
       vfail(`MM_FILEPAGES ${this.rss.file}, found ${st.file} file pages mapped`);
-    if (this.rss.swapEnts !== 0 || this.rss.shmem !== 0)
-      vfail("MM_SWAPENTS/MM_SHMEMPAGES are not modelled but non-zero");
+    if (st.shmem !== this.rss.shmem)
+      vfail(`MM_SHMEMPAGES ${this.rss.shmem}, found ${st.shmem} shmem pages mapped`);
+    if (this.rss.swapEnts !== 0) vfail("MM_SWAPENTS is not modelled but non-zero");
     if (st.dirLive !== this.dirs.liveCount)
       vfail(`${this.dirs.liveCount} live directory tables, ${st.dirLive} reachable`);
     if (st.pteLive !== this.ptes.liveCount)
@@ -725,6 +842,7 @@ export class PageTable {
       p4ds: number;
       anon: number;
       file: number;
+      shmem: number;
       dirLive: number;
       pteLive: number;
     },
@@ -818,7 +936,11 @@ export class PageTable {
     } else if (child !== 0) vfail(`huge PUD for ${pnHex(pn)} has a child`);
   }
 
-  private validatePte(id: number, basePn: number, st: { anon: number; file: number }): void {
+  private validatePte(
+    id: number,
+    basePn: number,
+    st: { anon: number; file: number; shmem: number },
+  ): void {
     const pool = this.ptes;
     this.validateTableFrame(pool, id, LEVEL_PTE, basePn);
     const phys = this.phys;
@@ -831,7 +953,8 @@ export class PageTable {
         continue;
       }
       used++;
-      if ((lo & 1) === 0) vfail(`PTE for ${pnHex(basePn + i)} is not present`);
+      if ((lo & (LO_PRESENT | LO_PROTNONE)) === 0)
+        vfail(`PTE for ${pnHex(basePn + i)} is neither present nor PROT_NONE`);
       const pfn = entryPfn(lo, hi);
       if (pfn >= phys.totalFrames)
         vfail(`PTE for ${pnHex(basePn + i)} maps pfn ${hex(pfn)} beyond memory`);
@@ -842,6 +965,7 @@ export class PageTable {
       }
       if (code === KIND_ANON) st.anon++;
       else if (code === KIND_FILE) st.file++;
+      else if (code === KIND_SHMEM) st.shmem++;
       else vfail(`PTE for ${pnHex(basePn + i)} maps pfn ${hex(pfn)} of kind code ${code}`);
       if (phys.mapcount(pfn) < 1 || phys.refcount(pfn) < 1)
         vfail(`pfn ${hex(pfn)} is mapped at ${pnHex(basePn + i)} with mapcount/refcount 0`);

@@ -15,7 +15,7 @@ describe("PhysMem", () => {
     phys.freeFrame(6);
     phys.freeFrame(9);
     expect(phys.freeFrames).toBe(3);
-    expect(phys.counts()).toEqual({ free: 3, anon: 12, file: 0, pagetable: 0, zero: 1 });
+    expect(phys.counts()).toEqual({ free: 3, anon: 12, file: 0, pagetable: 0, zero: 1, shmem: 0 });
     expect(phys.allocFrame("file")).toBe(9); // LIFO over runs
     expect(phys.allocFrame("pagetable")).toBe(5);
     phys.validate();

@@ -37,7 +37,7 @@
 
 import { ENOMEM } from "./errno.js";
 
-export type FrameKind = "free" | "anon" | "file" | "pagetable" | "zero";
+export type FrameKind = "free" | "anon" | "file" | "pagetable" | "zero" | "shmem";
 
 /** @internal kind codes */
 export const KIND_FREE = 0;
@@ -45,6 +45,8 @@ export const KIND_ANON = 1;
 export const KIND_FILE = 2;
 export const KIND_PAGETABLE = 3;
 export const KIND_ZERO = 4;
+/** Swap-backed file pages (shmem, anonymous MAP_SHARED): counted in MM_SHMEMPAGES. */
+export const KIND_SHMEM = 5;
 export const KIND_MASK = 0x07;
 export const PG_HEAD = 0x08;
 export const PG_TAIL = 0x10;
@@ -55,7 +57,8 @@ const REF_ONE = 1 << 8;
 /** @internal an order-0 anonymous page with refcount 1 */
 export const ANON_REF_ONE = KIND_ANON | REF_ONE;
 
-const KIND_NAMES: readonly FrameKind[] = ["free", "anon", "file", "pagetable", "zero"];
+const KIND_NAMES: readonly FrameKind[] = ["free", "anon", "file", "pagetable", "zero", "shmem"];
+const NR_KINDS = 6;
 const MAX_BYTES = 2 ** 43; // pfn < 2^31: the hot paths keep pfns in int32 (see entry.ts)
 const DEFAULT_BYTES = 384 * 2 ** 30;
 
@@ -69,6 +72,8 @@ function kindCode(kind: string): number {
       return KIND_PAGETABLE;
     case "zero":
       return KIND_ZERO;
+    case "shmem":
+      return KIND_SHMEM;
     default:
       throw new TypeError(`@mmlab/page-table: bad frame kind ${String(kind)}`);
   }
@@ -110,7 +115,7 @@ export class PhysMem {
     this.nrFree = this.totalFrames;
     this.pageArr = new Uint16Array(this.totalFrames);
     this.mapArr = new Uint8Array(this.totalFrames);
-    this.kindCount = new Float64Array(5);
+    this.kindCount = new Float64Array(NR_KINDS);
     this.kindCount[KIND_FREE] = this.totalFrames;
     this.compoundMapcount = new Map();
     this.refOverflow = new Map();
@@ -460,12 +465,13 @@ export class PhysMem {
       file: c[KIND_FILE] as number,
       pagetable: c[KIND_PAGETABLE] as number,
       zero: c[KIND_ZERO] as number,
+      shmem: c[KIND_SHMEM] as number,
     };
   }
 
   /** Check every invariant in the header comment. O(totalFrames): for tests on small memories. */
   validate(): void {
-    const count = new Float64Array(5);
+    const count = new Float64Array(NR_KINDS);
     const page = this.pageArr;
     for (let pfn = 0; pfn < this.totalFrames; pfn++) {
       const code = (page[pfn] as number) & 0xff;

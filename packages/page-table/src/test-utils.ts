@@ -40,12 +40,13 @@ export function checkFrames(phys: PhysMem, pts: readonly PageTable[]): void {
   for (const pt of pts) {
     pt.validate();
     tables += pt.tablePages;
-    data += pt.rss.anon + pt.rss.file;
+    data += pt.rss.anon + pt.rss.file + pt.rss.shmem;
   }
   if (c.pagetable !== tables)
     throw new Error(`pagetable frames ${c.pagetable} != tables ${tables}`);
-  if (c.anon + c.file !== data) throw new Error(`data frames ${c.anon + c.file} != rss ${data}`);
+  if (c.anon + c.file + c.shmem !== data)
+    throw new Error(`data frames ${c.anon + c.file + c.shmem} != rss ${data}`);
   if (c.zero !== 1) throw new Error(`zero frames ${c.zero}`);
-  if (c.free + c.anon + c.file + c.pagetable + c.zero !== phys.totalFrames)
+  if (c.free + c.anon + c.file + c.shmem + c.pagetable + c.zero !== phys.totalFrames)
     throw new Error("frames lost");
 }
