@@ -1,0 +1,14 @@
+/** Linux errno values, shared with @mmlab/sched so every package speaks the same numbers. */
+export {
+  EACCES,
+  EAGAIN,
+  EBUSY,
+  EEXIST,
+  EFAULT,
+  EINTR,
+  EINVAL,
+  ENOMEM,
+  EOVERFLOW,
+  EPERM,
+  errnoName,
+} from "@mmlab/sched";

@@ -1,0 +1,130 @@
+import { VM_GROWSDOWN, vmFlagsHas } from "@mmlab/vma-tree";
+import { describe, expect, it } from "vitest";
+import { EFAULT } from "./errno.js";
+import {
+  doPageFault,
+  FAULT_SIGBUS,
+  FAULT_SIGSEGV_ACCERR,
+  FAULT_SIGSEGV_MAPERR,
+  getUserPages,
+} from "./fault.js";
+import { PAGE_SIZE } from "./layout.js";
+import { sysMmap } from "./mmap.js";
+import { allocMm, layout, MiB, runChecked } from "./test-utils.js";
+import {
+  MAP_ANONYMOUS,
+  MAP_FIXED,
+  MAP_GROWSDOWN,
+  MAP_PRIVATE,
+  MAP_SHARED,
+  PROT_NONE,
+  PROT_READ,
+  PROT_WRITE,
+} from "./uapi.js";
+
+const RW = PROT_READ | PROT_WRITE;
+const ANON = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED;
+const P = PAGE_SIZE;
+const A0 = 0x600000000;
+
+describe.each(["rb", "maple"] as const)("page faults, %s tree", (tree) => {
+  it("a write fault maps a private anonymous page and counts it", () => {
+    const { sim, mm } = allocMm({ tree });
+    runChecked(sim, mm, () => sysMmap(mm, A0, 4 * P, RW, ANON));
+    expect(runChecked(sim, mm, () => doPageFault(mm, A0 + P + 123, { write: true }))).toBe(0);
+    expect(mm.pt.rss.anon).toBe(1);
+    expect(mm.pt.followPage(A0 + P)).toBeGreaterThanOrEqual(0);
+    expect(mm.vmas()[0]?.anonVma).not.toBeNull();
+  });
+
+  it("a read fault maps the shared zero page, which counts in no rss", () => {
+    const { sim, mm } = allocMm({ tree });
+    runChecked(sim, mm, () => sysMmap(mm, A0, 4 * P, RW, ANON));
+    expect(runChecked(sim, mm, () => doPageFault(mm, A0, {}))).toBe(0);
+    expect(mm.pt.followPage(A0)).toBe(mm.phys.zeroPfn);
+    expect(mm.pt.rss.anon).toBe(0);
+    // The write that follows replaces it with a private page (do_wp_page).
+    expect(runChecked(sim, mm, () => doPageFault(mm, A0, { write: true }))).toBe(0);
+    expect(mm.pt.followPage(A0)).not.toBe(mm.phys.zeroPfn);
+    expect(mm.pt.rss.anon).toBe(1);
+  });
+
+  it("a fault where no VMA is gets SIGSEGV/SEGV_MAPERR and installs nothing", () => {
+    const { sim, mm } = allocMm({ tree });
+    runChecked(sim, mm, () => sysMmap(mm, A0, 4 * P, RW, ANON));
+    expect(runChecked(sim, mm, () => doPageFault(mm, A0 + 8 * P, { write: true }))).toBe(
+      FAULT_SIGSEGV_MAPERR,
+    );
+    expect(runChecked(sim, mm, () => doPageFault(mm, A0 - P, { write: true }))).toBe(
+      FAULT_SIGSEGV_MAPERR,
+    );
+    expect(mm.pt.rss.anon).toBe(0);
+    expect(mm.pt.nrPtes).toBe(0);
+  });
+
+  it("a write to a read-only or PROT_NONE mapping gets SIGSEGV/SEGV_ACCERR", () => {
+    const { sim, mm } = allocMm({ tree });
+    runChecked(sim, mm, () => sysMmap(mm, A0, 4 * P, PROT_READ, ANON));
+    runChecked(sim, mm, () => sysMmap(mm, A0 + 8 * P, 4 * P, PROT_NONE, ANON));
+    expect(runChecked(sim, mm, () => doPageFault(mm, A0, { write: true }))).toBe(
+      FAULT_SIGSEGV_ACCERR,
+    );
+    expect(runChecked(sim, mm, () => doPageFault(mm, A0 + 8 * P, {}))).toBe(FAULT_SIGSEGV_ACCERR);
+    expect(runChecked(sim, mm, () => doPageFault(mm, A0, { exec: true }))).toBe(
+      FAULT_SIGSEGV_ACCERR,
+    );
+    expect(mm.pt.rss.anon).toBe(0);
+  });
+
+  it("a VM_GROWSDOWN VMA expands down to a fault below it, keeping stack_guard_gap", () => {
+    const { sim, mm } = allocMm({ tree });
+    // A guard page below: the data mapping sits 1 MiB + 16 pages under the stack.
+    const stack = A0 + 4 * MiB;
+    runChecked(sim, mm, () => sysMmap(mm, stack, 16 * P, RW, ANON | MAP_GROWSDOWN));
+    runChecked(sim, mm, () => sysMmap(mm, stack - 1 * MiB - 16 * P, 8 * P, RW, ANON));
+    expect(vmFlagsHas(mm.vmas()[1]?.vmFlags ?? 0, VM_GROWSDOWN)).toBe(true);
+    // Grow by 8 pages: fine, the gap to the data mapping stays >= 1 MiB.
+    expect(runChecked(sim, mm, () => doPageFault(mm, stack - 8 * P, { write: true }))).toBe(0);
+    expect(mm.vmas()[1]?.vmStart).toBe(stack - 8 * P);
+    expect(mm.stackVm).toBe(24);
+    // Growing to 8 pages above the data mapping would leave less than the guard gap: SIGSEGV.
+    expect(runChecked(sim, mm, () => doPageFault(mm, stack - 1 * MiB, { write: true }))).toBe(
+      FAULT_SIGSEGV_MAPERR,
+    );
+    expect(mm.vmas()[1]?.vmStart).toBe(stack - 8 * P);
+    expect(layout(mm)).toHaveLength(2);
+  });
+
+  it("4.19 refuses a stack access far below the stack pointer", () => {
+    const { sim, mm } = allocMm({ tree });
+    const stack = A0 + 4 * MiB;
+    runChecked(sim, mm, () => sysMmap(mm, stack, 16 * P, RW, ANON | MAP_GROWSDOWN));
+    const sp = stack + 8 * P;
+    expect(runChecked(sim, mm, () => doPageFault(mm, sp - 65536 - 512, { write: true, sp }))).toBe(
+      FAULT_SIGSEGV_MAPERR,
+    );
+    expect(runChecked(sim, mm, () => doPageFault(mm, sp - 65536, { write: true, sp }))).toBe(0);
+  });
+
+  it("anonymous shared memory faults in shmem pages", () => {
+    const { sim, mm } = allocMm({ tree });
+    runChecked(sim, mm, () => sysMmap(mm, A0, 4 * P, RW, MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED));
+    expect(runChecked(sim, mm, () => doPageFault(mm, A0, { write: true }))).not.toBe(FAULT_SIGBUS);
+  });
+
+  it("get_user_pages returns -EFAULT where a fault would get SIGSEGV", () => {
+    const { sim, mm } = allocMm({ tree });
+    runChecked(sim, mm, () => sysMmap(mm, A0, 4 * P, PROT_READ, ANON));
+    const gup = (addr: number, n: number, write: boolean) =>
+      runChecked(sim, mm, function* () {
+        yield* mm.mmapSem.downRead();
+        const r = yield* getUserPages(mm, addr, n, write);
+        mm.mmapSem.upRead();
+        return r;
+      });
+    expect(gup(A0 + 8 * P, 1, false)).toBe(-EFAULT); // no VMA
+    expect(gup(A0, 1, true)).toBe(-EFAULT); // read-only
+    expect(gup(A0 + 2 * P, 4, false)).toBe(2); // runs off the end: the pages it got
+    expect(gup(A0, 4, false)).toBe(4);
+  });
+});

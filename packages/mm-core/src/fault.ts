@@ -1,0 +1,232 @@
+/**
+ * The page-fault path under the mmap_sem read lock (arch/x86/mm/fault.c __do_page_fault(),
+ * mm/memory.c handle_mm_fault() / do_anonymous_page(), mm/mmap.c expand_downwards() —
+ * v4.19), and get_user_pages() (mm/gup.c), which fails with -EFAULT where a fault would
+ * raise SIGSEGV.
+ *
+ * The fault allocates its page-table levels, takes a reference to the PTE table, spends
+ * the fault's cost (allocating and zeroing the page), then checks the reference before it
+ * writes the PTE: if a concurrent free_pgtables() freed that table in between, the page
+ * table raises PageTableUseAfterFree, which is how the model exposes such races.
+ */
+import {
+  VM_ACCOUNT,
+  VM_EXEC,
+  VM_GROWSDOWN,
+  VM_LOCKED,
+  VM_READ,
+  VM_SHARED,
+  VM_WRITE,
+  type Vma,
+  vmFlagsHas,
+} from "@mmlab/vma-tree";
+import { charge, type Op } from "./charge.js";
+import { EFAULT, ENOMEM, EPERM } from "./errno.js";
+import { MMAP_MIN_ADDR, PAGE_SIZE } from "./layout.js";
+import type { MmStruct } from "./mm-struct.js";
+import { mayExpandVm, securityVmEnoughMemoryMm } from "./mmap.js";
+import { vmStatAccount } from "./munmap.js";
+import { SEGV_ACCERR, SEGV_MAPERR, SIGBUS, SIGSEGV } from "./uapi.js";
+
+/** A signal a fault ends in; the values are shared singletons, compare by identity or fields. */
+export interface FaultSignal {
+  readonly signo: number;
+  readonly code: number;
+  readonly name: string;
+}
+export const FAULT_SIGSEGV_MAPERR: FaultSignal = Object.freeze({
+  signo: SIGSEGV,
+  code: SEGV_MAPERR,
+  name: "SIGSEGV/SEGV_MAPERR",
+});
+export const FAULT_SIGSEGV_ACCERR: FaultSignal = Object.freeze({
+  signo: SIGSEGV,
+  code: SEGV_ACCERR,
+  name: "SIGSEGV/SEGV_ACCERR",
+});
+export const FAULT_SIGBUS: FaultSignal = Object.freeze({
+  signo: SIGBUS,
+  code: 2,
+  name: "SIGBUS/BUS_ADRERR",
+});
+/** VM_FAULT_OOM: the allocator ran out of frames (pagefault_out_of_memory()). */
+export const FAULT_OOM: FaultSignal = Object.freeze({ signo: 9, code: 0, name: "VM_FAULT_OOM" });
+
+/** 0 when the fault was handled, else the signal it raises. */
+export type FaultResult = 0 | FaultSignal;
+
+export interface FaultAccess {
+  write?: boolean;
+  exec?: boolean;
+  /** A user-mode fault (default true). */
+  user?: boolean;
+  /** The faulting task's stack pointer, for 4.19's "below %sp" stack check; omitted = no check. */
+  sp?: number;
+}
+
+/** arch/x86/mm/fault.c: access_error() — v4.19 (no protection keys). */
+export function accessError(vma: Vma, access: FaultAccess): boolean {
+  if (access.write) return !vmFlagsHas(vma.vmFlags, VM_WRITE);
+  if (access.exec) return !vmFlagsHas(vma.vmFlags, VM_EXEC);
+  return !vmFlagsHas(vma.vmFlags, VM_READ | VM_EXEC | VM_WRITE);
+}
+
+/**
+ * mm/mmap.c: expand_downwards() with acct_stack_growth() — v4.19: grow a VM_GROWSDOWN VMA
+ * down to `address` under the read lock. 0 or a negative errno.
+ */
+export function expandDownwards(mm: MmStruct, vma: Vma, address: number): number {
+  address = Math.floor(address / PAGE_SIZE) * PAGE_SIZE;
+  if (address < MMAP_MIN_ADDR) return -EPERM;
+  // Enforce stack_guard_gap against a non-stack neighbour that is accessible.
+  const prev = mm.tree.vmaPrev(vma);
+  if (
+    prev !== null &&
+    !vmFlagsHas(prev.vmFlags, VM_GROWSDOWN) &&
+    vmFlagsHas(prev.vmFlags, VM_READ | VM_WRITE | VM_EXEC) &&
+    address - prev.vmEnd < mm.stackGuardGap
+  ) {
+    return -ENOMEM;
+  }
+  if (vma.anonVma === null) vma.anonVma = mm.newAnonVma(); // anon_vma_prepare()
+  if (address >= vma.vmStart) return 0; // somebody else expanded it already
+  const size = vma.vmEnd - address;
+  const grow = (vma.vmStart - address) / PAGE_SIZE;
+  if (grow > vma.vmPgoff) return -ENOMEM;
+  const err = acctStackGrowth(mm, vma, size, grow);
+  if (err !== 0) return err;
+  if (vmFlagsHas(vma.vmFlags, VM_LOCKED)) mm.lockedVm += grow;
+  // acct_stack_growth() charged the overcommit accounting; VM_ACCOUNT returns it at unmap.
+  if (vmFlagsHas(vma.vmFlags, VM_ACCOUNT)) mm.committedVm += grow;
+  vmStatAccount(mm, vma.vmFlags, grow);
+  mm.tree.adjust(vma, address, vma.vmEnd, vma.vmPgoff - grow);
+  return 0;
+}
+
+/** mm/mmap.c: acct_stack_growth() — v4.19. */
+function acctStackGrowth(mm: MmStruct, vma: Vma, size: number, grow: number): number {
+  if (!mayExpandVm(mm, vma.vmFlags, grow)) return -ENOMEM;
+  if (size > mm.rlimits.stack) return -ENOMEM;
+  if (vmFlagsHas(vma.vmFlags, VM_LOCKED) && !mm.capIpcLock) {
+    if ((mm.lockedVm + grow) * PAGE_SIZE > mm.rlimits.memlock) return -ENOMEM;
+  }
+  return securityVmEnoughMemoryMm(mm, grow);
+}
+
+/** mm/mmap.c: expand_stack() — v4.19 (x86: expand_downwards). */
+export function expandStack(mm: MmStruct, vma: Vma, address: number): number {
+  return expandDownwards(mm, vma, address);
+}
+
+/**
+ * mm/memory.c: handle_mm_fault() for anonymous memory (__handle_mm_fault ->
+ * handle_pte_fault -> do_anonymous_page / do_wp_page; shmem_fault for MAP_SHARED) — v4.19,
+ * with the read lock held.
+ */
+export function* handleMmFault(
+  mm: MmStruct,
+  vma: Vma,
+  addr: number,
+  access: FaultAccess,
+): Op<FaultResult> {
+  const pt = mm.pt;
+  const page = Math.floor(addr / PAGE_SIZE) * PAGE_SIZE;
+  if (pt.followPage(page) >= 0) {
+    // A present entry: only a write to a read-only one has work to do (do_wp_page).
+    if (!access.write || (pt.pteValue(page) & 2n) !== 0n) return 0;
+    yield* charge(mm.cost.anonFault);
+    const r = pt.doWpPage(page);
+    return r === -ENOMEM ? FAULT_OOM : 0;
+  }
+  const shared = vmFlagsHas(vma.vmFlags, VM_SHARED);
+  if (shared && vma.vmFile === null) return FAULT_SIGBUS; // do_anonymous_page: no vm_ops
+  if (pt.pteAlloc(page) !== 0) return FAULT_OOM;
+  const ref = pt.tableRef(page, "pte");
+  if (access.write && !shared && vma.anonVma === null) vma.anonVma = mm.newAnonVma();
+  // Allocating and zeroing the page takes time, and other tasks may run meanwhile.
+  yield* charge(mm.cost.anonFault);
+  pt.checkRef(ref); // a table freed under us throws PageTableUseAfterFree
+  if (pt.followPage(page) >= 0) return 0; // another thread mapped it meanwhile: back out
+  if (shared) {
+    // shmem_fault(): a page of the shmem file, counted in MM_SHMEMPAGES.
+    const pfn = mm.phys.allocFrame("shmem");
+    if (pfn < 0) return FAULT_OOM;
+    pt.setPteAt(ref, page, pfn, {
+      write: vmFlagsHas(vma.vmFlags, VM_WRITE),
+      exec: false,
+      dirty: access.write === true,
+    });
+    return 0;
+  }
+  if (!access.write) return pt.mapZeroPage(page) === -ENOMEM ? FAULT_OOM : 0;
+  return pt.mapAnonPage(page, vmFlagsHas(vma.vmFlags, VM_WRITE)) === -ENOMEM ? FAULT_OOM : 0;
+}
+
+/**
+ * arch/x86/mm/fault.c: __do_page_fault() — v4.19, user-mode fault on `addr` of `mm`:
+ * mmap_sem for read, find_vma, stack expansion, access checks, handle_mm_fault.
+ */
+export function* doPageFault(
+  mm: MmStruct,
+  addr: number,
+  access: FaultAccess = {},
+): Op<FaultResult> {
+  const sem = mm.mmapSem;
+  if (!sem.downReadTrylock()) yield* sem.downRead();
+  yield* charge(mm.cost.lockOp);
+  const ret = yield* doPageFaultLocked(mm, addr, access);
+  sem.upRead();
+  return ret;
+}
+
+function* doPageFaultLocked(mm: MmStruct, addr: number, access: FaultAccess): Op<FaultResult> {
+  yield* charge(mm.cost.vmaLookup);
+  const vma = mm.tree.findVma(addr);
+  if (vma === null) return FAULT_SIGSEGV_MAPERR;
+  if (vma.vmStart > addr) {
+    if (!vmFlagsHas(vma.vmFlags, VM_GROWSDOWN)) return FAULT_SIGSEGV_MAPERR;
+    // 4.19 still refuses accesses far below the user stack pointer (removed in 4.20).
+    if ((access.user ?? true) && access.sp !== undefined && addr + 65536 + 32 * 8 < access.sp) {
+      return FAULT_SIGSEGV_MAPERR;
+    }
+    if (expandStack(mm, vma, addr) !== 0) return FAULT_SIGSEGV_MAPERR;
+  }
+  if (accessError(vma, access)) return FAULT_SIGSEGV_ACCERR;
+  return yield* handleMmFault(mm, vma, addr, access);
+}
+
+/** mm/mmap.c: find_extend_vma() — v4.19. */
+export function findExtendVma(mm: MmStruct, addr: number): Vma | null {
+  addr = Math.floor(addr / PAGE_SIZE) * PAGE_SIZE;
+  const vma = mm.tree.findVma(addr);
+  if (vma !== null && vma.vmStart <= addr) return vma;
+  if (vma === null || !vmFlagsHas(vma.vmFlags, VM_GROWSDOWN)) return null;
+  return expandStack(mm, vma, addr) === 0 ? vma : null;
+}
+
+/**
+ * mm/gup.c: __get_user_pages() — v4.19, with mmap_sem held for read by the caller: fault in
+ * `nrPages` pages from `start`. Returns the number of pages, or -EFAULT if the first page
+ * has no VMA or the wrong permissions (what a racing GUP sees after munmap's detach).
+ */
+export function* getUserPages(
+  mm: MmStruct,
+  start: number,
+  nrPages: number,
+  write = false,
+): Op<number> {
+  let done = 0;
+  for (let addr = Math.floor(start / PAGE_SIZE) * PAGE_SIZE; done < nrPages; addr += PAGE_SIZE) {
+    const vma = findExtendVma(mm, addr);
+    const bad =
+      vma === null ||
+      (write ? !vmFlagsHas(vma.vmFlags, VM_WRITE) : !vmFlagsHas(vma.vmFlags, VM_READ));
+    if (bad) return done > 0 ? done : -EFAULT;
+    if (mm.pt.followPage(addr) < 0 || write) {
+      const r = yield* handleMmFault(mm, vma, addr, { write });
+      if (r !== 0) return done > 0 ? done : r === FAULT_OOM ? -ENOMEM : -EFAULT;
+    }
+    done++;
+  }
+  return done;
+}

@@ -1,0 +1,60 @@
+/**
+ * Hooks munmap consults that belong to other subsystems: uprobes (kernel/events/uprobes.c)
+ * and userfaultfd (fs/userfaultfd.c) — v4.19. Experiments register them on the mm.
+ */
+import type { Vma } from "@mmlab/vma-tree";
+import { PAGE_SIZE } from "./layout.js";
+import type { MmStruct } from "./mm-struct.js";
+
+/** Registers a uprobe at `offset` bytes into `file` (uprobe_register()). */
+export function uprobeRegister(mm: MmStruct, file: object, offset: number): void {
+  const list = mm.uprobes.get(file);
+  if (list === undefined) mm.uprobes.set(file, [{ offset }]);
+  else list.push({ offset });
+}
+
+/**
+ * kernel/events/uprobes.c: vma_has_uprobes() — v4.19: does any uprobe of the VMA's file fall
+ * inside [start, end) of this mapping?
+ */
+export function vmaHasUprobes(mm: MmStruct, vma: Vma, start: number, end: number): boolean {
+  if (vma.vmFile === null) return false;
+  const list = mm.uprobes.get(vma.vmFile);
+  if (list === undefined) return false;
+  const minOff = vma.vmPgoff * PAGE_SIZE + (start - vma.vmStart);
+  const maxOff = minOff + (end - start);
+  return list.some((u) => u.offset >= minOff && u.offset < maxOff);
+}
+
+/**
+ * fs/userfaultfd.c: userfaultfd_unmap_prep() — v4.19: remembers, for each VMA in the range
+ * with a userfaultfd context, that an unmap event must be sent once mmap_sem is released.
+ */
+export function userfaultfdUnmapPrep(
+  mm: MmStruct,
+  vma: Vma,
+  start: number,
+  end: number,
+  uf: Vma[],
+): number {
+  const hooks = mm.userfaultfd;
+  if (hooks === null) return 0;
+  for (let v: Vma | null = vma; v !== null && v.vmStart < end; v = mm.tree.vmaNext(v)) {
+    if (v.vmUserfaultfdCtx === null) continue;
+    const err = hooks.unmapPrep(v, start, end);
+    if (err !== 0) return err;
+    uf.push(v);
+  }
+  return 0;
+}
+
+/** fs/userfaultfd.c: userfaultfd_unmap_complete() — v4.19, after mmap_sem is released. */
+export function userfaultfdUnmapComplete(
+  mm: MmStruct,
+  uf: readonly Vma[] | null,
+  start: number,
+  end: number,
+): void {
+  if (mm.userfaultfd === null || uf === null || uf.length === 0) return;
+  mm.userfaultfd.unmapComplete(start, end);
+}

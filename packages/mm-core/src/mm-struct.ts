@@ -1,0 +1,164 @@
+/**
+ * struct mm_struct (include/linux/mm_types.h — v4.19): one process address space.
+ *
+ * It owns mmap_sem (an @mmlab/rwsem), the VMA tree (maple or rb), the page table with its
+ * frame allocator, the counters of mm/mmap.c (total_vm, locked_vm, data/exec/stack_vm, the
+ * rss counters, hiwater marks) and the limits (max_map_count, TASK_SIZE, mmap_base,
+ * rlimits). Operations on it live beside it (mmap.ts, munmap.ts, fault.ts, ...), named after
+ * their kernel functions, and run as generators inside sim tasks.
+ */
+import { PageTable, PhysMem } from "@mmlab/page-table";
+import { RwSemaphore, type RwsemGeneration } from "@mmlab/rwsem";
+import type { Sim } from "@mmlab/sched";
+import { type AnonVma, createVmaTree, type Vma, type VmaTree } from "@mmlab/vma-tree";
+import { type CostModel, costProfile, E5_2680_V4_18 } from "./cost-model.js";
+import {
+  DEFAULT_MAP_WINDOW,
+  DEFAULT_MAX_MAP_COUNT,
+  DEFAULT_RLIMITS,
+  mmapBase,
+  PAGE_SIZE,
+  type Rlimits,
+  STACK_GUARD_GAP,
+  taskSizeMax,
+} from "./layout.js";
+import type { MunmapStrategy } from "./munmap-strategy.js";
+import { munmapStrategy } from "./munmap-strategy.js";
+
+export interface MmOptions {
+  /** VMA tree implementation: "maple" (Linux 6.1+) or "rb" (Linux 4.x). Default "rb". */
+  tree?: "maple" | "rb";
+  /** Page-table levels: 4 (default) or 5 (LA57). */
+  levels?: 4 | 5;
+  /** A frame allocator to share with other address spaces; default: a new one. */
+  phys?: PhysMem;
+  /** Physical memory size when no `phys` is given (default: PhysMem's, 384 GiB). */
+  physBytes?: number;
+  /** mmap_sem generation: "v4.18" (default) or "v5.3". */
+  rwsem?: RwsemGeneration;
+  /** Cost model or profile name; default "e5-2680-v4.18". */
+  cost?: CostModel | string;
+  /** munmap strategy (name or value); default "classic". */
+  munmap?: MunmapStrategy | string;
+  /** sysctl vm.max_map_count, default 65530. */
+  maxMapCount?: number;
+  rlimits?: Partial<Rlimits>;
+  /** stack_guard_gap in bytes, default 256 pages. */
+  stackGuardGap?: number;
+  /** CAP_IPC_LOCK: mlock ignores RLIMIT_MEMLOCK. Default false. */
+  capIpcLock?: boolean;
+}
+
+let nextAnonVmaId = 1;
+
+export class MmStruct {
+  readonly sim: Sim;
+  /** mm->mmap_sem. */
+  readonly mmapSem: RwSemaphore;
+  /** The VMA tree (mm->mm_rb / mm->mm_mt). */
+  readonly tree: VmaTree;
+  /** The page tables (mm->pgd and below). */
+  readonly pt: PageTable;
+  readonly phys: PhysMem;
+  cost: CostModel;
+  /** The munmap(2) path this address space uses unless a call names another. */
+  munmapStrategy: MunmapStrategy;
+
+  /** TASK_SIZE of this (64-bit) task. */
+  readonly taskSize: number;
+  /** mm->mmap_base: where the top-down allocator starts (no ASLR). */
+  readonly mmapBase: number;
+  /** mm->mmap_legacy_base: TASK_UNMAPPED_BASE for the bottom-up fallback. */
+  readonly mmapLegacyBase: number;
+  /** sysctl_max_map_count. */
+  maxMapCount: number;
+  readonly rlimits: Rlimits;
+  readonly stackGuardGap: number;
+  capIpcLock: boolean;
+
+  /** Counters of mm/mmap.c, in pages. */
+  totalVm = 0;
+  lockedVm = 0;
+  dataVm = 0;
+  execVm = 0;
+  stackVm = 0;
+  /** Pages charged to the overcommit accounting by VM_ACCOUNT mappings. */
+  committedVm = 0;
+  hiwaterRss = 0;
+  hiwaterVm = 0;
+  /** mm->def_flags (VM_LOCKED after mlockall(MCL_FUTURE)). */
+  defFlags = 0;
+
+  /** The argument area /proc/PID/cmdline reads (mm->arg_start / arg_end) and its text. */
+  argStart = 0;
+  argEnd = 0;
+  cmdline = "";
+
+  /** Files with uprobes registered: vma_has_uprobes() answers from here. */
+  readonly uprobes = new Map<object, Array<{ offset: number }>>();
+  /** userfaultfd contexts registered on this mm, by VMA ctx object. */
+  userfaultfd: UserfaultfdHooks | null = null;
+
+  constructor(sim: Sim, opts: MmOptions = {}) {
+    this.sim = sim;
+    const levels = opts.levels ?? 4;
+    if (levels !== 4 && levels !== 5) {
+      throw new RangeError(`@mmlab/mm-core: levels must be 4 or 5, got ${String(levels)}`);
+    }
+    this.cost =
+      typeof opts.cost === "string" ? costProfile(opts.cost) : (opts.cost ?? E5_2680_V4_18);
+    this.munmapStrategy = munmapStrategy(opts.munmap ?? "classic");
+    this.mmapSem = new RwSemaphore(sim, { name: "mmap_sem", generation: opts.rwsem ?? "v4.18" });
+    this.stackGuardGap = opts.stackGuardGap ?? STACK_GUARD_GAP;
+    this.tree = createVmaTree(opts.tree ?? "rb", { stackGuardGap: this.stackGuardGap });
+    this.phys =
+      opts.phys ?? new PhysMem(opts.physBytes === undefined ? {} : { bytes: opts.physBytes });
+    this.pt = new PageTable(this.phys, { levels });
+    this.taskSize = taskSizeMax(levels);
+    this.rlimits = { ...DEFAULT_RLIMITS, ...opts.rlimits };
+    this.mmapBase = mmapBase(this.rlimits.stack, DEFAULT_MAP_WINDOW);
+    this.mmapLegacyBase = Math.ceil(this.taskSize / 3 / PAGE_SIZE) * PAGE_SIZE;
+    this.maxMapCount = opts.maxMapCount ?? DEFAULT_MAX_MAP_COUNT;
+    this.capIpcLock = opts.capIpcLock ?? false;
+  }
+
+  /** mm->map_count. */
+  get mapCount(): number {
+    return this.tree.mapCount;
+  }
+
+  /** get_mm_rss(): file + anon + shmem pages mapped. */
+  get rss(): number {
+    const r = this.pt.rss;
+    return r.file + r.anon + r.shmem;
+  }
+
+  /** anon_vma_prepare()'s allocation: a fresh anon_vma for a VMA's first write fault. */
+  newAnonVma(): AnonVma {
+    return { id: nextAnonVmaId++, degree: 1 };
+  }
+
+  /** update_hiwater_rss() (include/linux/mm.h — v4.19). */
+  updateHiwaterRss(): void {
+    const rss = this.rss;
+    if (this.hiwaterRss < rss) this.hiwaterRss = rss;
+  }
+
+  /** update_hiwater_vm() (include/linux/mm.h — v4.19). */
+  updateHiwaterVm(): void {
+    if (this.hiwaterVm < this.totalVm) this.hiwaterVm = this.totalVm;
+  }
+
+  /** The VMAs, ascending, as an array (for reports and tests). */
+  vmas(): Vma[] {
+    return [...this.tree];
+  }
+}
+
+/** The userfaultfd hooks munmap calls (fs/userfaultfd.c — v4.19), for experiments. */
+export interface UserfaultfdHooks {
+  /** userfaultfd_unmap_prep(): may fail with a negative errno (-ENOMEM). */
+  unmapPrep(vma: Vma, start: number, end: number): number;
+  /** userfaultfd_unmap_complete(): runs after mmap_sem is released. */
+  unmapComplete(start: number, end: number): void;
+}
