@@ -1,0 +1,87 @@
+/**
+ * The shapes shared by the runner, the CLI and the renderers (export/, report/).
+ * BenchJson is the documented, stable `--json` schema (see apps/bench README / BENCH.md).
+ */
+import type { Distribution } from "@mmlab/rwsem";
+import type { HungTaskReport, TraceEvent } from "@mmlab/sched";
+
+export type { Distribution, HungTaskReport, TraceEvent };
+
+/** `--json` / `--export-json`: one object per run, every time in virtual ns. */
+export interface BenchJson {
+  context: {
+    /** @mmlab/bench version */
+    version: string;
+    seed: number;
+    profile: string;
+    profileSource: string;
+    /** e.g. "linux v4.18 mm/mmap.c" */
+    model: string;
+    time: "virtual (ns)";
+    machine: { node: string; cpus: number; cpuModel: string; os: string };
+    params: {
+      sizeBytes: number;
+      readers: number;
+      faulters: number;
+      writers: number;
+      rwsem: "v4.18" | "v5.3";
+      tree: "maple" | "rb";
+      levels: 4 | 5;
+      cpus: number | null;
+      hungTaskTimeoutNs: number;
+      psIntervalNs: number;
+    };
+  };
+  results: BenchResult[];
+}
+
+/** One strategy's run (one element of BenchJson.results). */
+export interface BenchResult {
+  /** from the MunmapStrategy */
+  strategy: string;
+  kernel: string;
+  /** pages unmapped */
+  pages: number;
+  munmapLatencyNs: number;
+  /** the munmap's own holds of mmap_sem */
+  exclusiveHoldNs: number;
+  sharedHoldNs: number;
+  psWait: Distribution;
+  faultWait: Distribution;
+  writerWait: Distribution;
+  hungTaskReports: Array<{
+    time: number;
+    pid: number;
+    comm: string;
+    blockedNs: number;
+    message: string;
+  }>;
+  sim: { wallMs: { populate: number; measured: number }; events?: number; peakRssBytes: number };
+}
+
+/** One row of `mmlab-bench sweep`: one size by one strategy, beside the published figure. */
+export interface SweepRow {
+  sizeBytes: number;
+  strategy: string;
+  munmapLatencyNs: number;
+  exclusiveHoldNs: number;
+  /** the patch series' published figure for this size and strategy, when there is one */
+  paper?: { munmapNs?: number; exclusiveHoldNs?: number };
+  /** model / paper (munmap latency for classic, exclusive hold for zapRlock) */
+  ratio?: number;
+}
+
+export interface SweepResult {
+  rows: SweepRow[];
+}
+
+/** What a traced run hands to the renderers (--trace, --ftrace, --report). */
+export interface TraceCapture {
+  strategy: string;
+  /** sim time the measured phase started */
+  t0: number;
+  tasks: Array<{ pid: number; tgid: number; comm: string }>;
+  /** from @mmlab/sched's TraceRecorder, measured phase only */
+  events: TraceEvent[];
+  hungTaskReports: HungTaskReport[];
+}
