@@ -139,16 +139,18 @@ export function* unmapRegion(
     const cursor = new ZapCursor(tlb, zapStart, zapEnd);
     let flushes = stats.tlbFlushes;
     let freed = stats.pagesFreed;
-    for (let ptes = cursor.step(); ptes >= 0; ptes = cursor.step()) {
-      // cond_resched() point: charge what this PMD entry cost, then let others run.
+    for (;;) {
+      // One PMD entry per step; the last step (-1) is tlb_end_vma(), which flushes.
+      const ptes = cursor.step();
       const ns =
-        cost.pmdStep +
-        ptes * cost.pteZap +
+        (ptes >= 0 ? cost.pmdStep + ptes * cost.pteZap : 0) +
         (stats.pagesFreed - freed) * cost.pageFree +
         (stats.tlbFlushes - flushes) * cost.tlbFlush;
       flushes = stats.tlbFlushes;
       freed = stats.pagesFreed;
+      // cond_resched() point: charge what this step cost, then let others run.
       yield* charge(ns);
+      if (ptes < 0) break;
     }
   }
   const ceiling = next === null ? USER_PGTABLES_CEILING : next.vmStart;
