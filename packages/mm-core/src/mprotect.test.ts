@@ -1,4 +1,11 @@
-import { VM_ACCOUNT, VM_READ, VM_WRITE, vmFlagsHas } from "@mmlab/vma-tree";
+import {
+  VM_ACCOUNT,
+  VM_MAYEXEC,
+  VM_READ,
+  VM_WRITE,
+  vmFlagsClear,
+  vmFlagsHas,
+} from "@mmlab/vma-tree";
 import { describe, expect, it } from "vitest";
 import { EACCES, EINVAL, ENOMEM } from "./errno.js";
 import { doPageFault, FAULT_SIGSEGV_ACCERR } from "./fault.js";
@@ -103,7 +110,9 @@ describe.each(["rb", "maple"] as const)("mprotect, %s tree", (tree) => {
     const { sim, mm } = allocMm({ tree });
     expect(runChecked(sim, mm, () => sysMprotect(mm, A0, 0, PROT_READ))).toBe(0);
     runChecked(sim, mm, () => sysMmap(mm, A0, 4 * P, RW, MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED));
-    mm.vmas()[0]!.vmFlags &= ~0x40; // drop VM_MAYEXEC, as a noexec mount would
+    const vma = mm.vmas()[0];
+    if (vma === undefined) throw new Error("no VMA");
+    vma.vmFlags = vmFlagsClear(vma.vmFlags, VM_MAYEXEC); // as a noexec mount would
     expect(runChecked(sim, mm, () => sysMprotect(mm, A0, 4 * P, PROT_READ | PROT_EXEC))).toBe(
       -EACCES,
     );
