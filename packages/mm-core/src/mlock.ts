@@ -4,13 +4,11 @@
  * populate that makes the pages resident after the write lock is dropped.
  */
 import {
-  splitVma,
   VM_HUGETLB,
   VM_LOCKED,
   VM_LOCKED_CLEAR_MASK,
   VM_SPECIAL,
   type Vma,
-  vmaMerge,
   vmFlagsHas,
 } from "@mmlab/vma-tree";
 import { charge, type Op } from "./charge.js";
@@ -18,6 +16,7 @@ import { EINTR, EINVAL, ENOMEM, EPERM } from "./errno.js";
 import { PAGE_SIZE } from "./layout.js";
 import type { MmStruct } from "./mm-struct.js";
 import { mmPopulate } from "./populate.js";
+import { vmaMergeOrSplit } from "./vma-modify.js";
 
 /** mm/mlock.c: can_do_mlock() — v4.19. */
 export function canDoMlock(mm: MmStruct): boolean {
@@ -45,33 +44,9 @@ export function* mlockFixup(
   ) {
     return vma; // don't set VM_LOCKED on special mappings, nor change unchanged ones
   }
-  const pgoff = vma.vmPgoff + (start - vma.vmStart) / PAGE_SIZE;
-  const merged = vmaMerge(
-    mm,
-    prev,
-    start,
-    end,
-    newflags,
-    vma.anonVma,
-    vma.vmFile,
-    pgoff,
-    vma.vmPolicy,
-    vma.vmUserfaultfdCtx,
-  );
-  if (merged !== null) {
-    vma = merged;
-  } else {
-    if (start !== vma.vmStart) {
-      const r = splitVma(mm, vma, start, true);
-      if (typeof r === "number") return r;
-      yield* charge(mm.cost.vmaSplit);
-    }
-    if (end !== vma.vmEnd) {
-      const r = splitVma(mm, vma, end, false);
-      if (typeof r === "number") return r;
-      yield* charge(mm.cost.vmaSplit);
-    }
-  }
+  const r = yield* vmaMergeOrSplit(mm, vma, prev, start, end, newflags);
+  if (typeof r === "number") return r;
+  vma = r;
   // Keep track of the amount of locked VM.
   const lock = vmFlagsHas(newflags, VM_LOCKED);
   let nrPages = (end - start) / PAGE_SIZE;

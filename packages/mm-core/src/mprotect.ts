@@ -4,7 +4,6 @@
  * mapping first becomes writable, and the present PTEs rewritten (change_protection()).
  */
 import {
-  splitVma,
   VM_ACCOUNT,
   VM_EXEC,
   VM_GROWSDOWN,
@@ -14,7 +13,6 @@ import {
   VM_SHARED,
   VM_WRITE,
   type Vma,
-  vmaMerge,
   vmFlagsHas,
 } from "@mmlab/vma-tree";
 import { charge, type Op } from "./charge.js";
@@ -24,6 +22,7 @@ import type { MmStruct } from "./mm-struct.js";
 import { calcVmProtBits, securityVmEnoughMemoryMm } from "./mmap.js";
 import { vmStatAccount } from "./munmap.js";
 import { PROT_EXEC, PROT_GROWSDOWN, PROT_GROWSUP, PROT_READ, PROT_WRITE } from "./uapi.js";
+import { vmaMergeOrSplit } from "./vma-modify.js";
 
 /** PROT_SEM is accepted and ignored on x86 (arch_validate_prot: the generic mask). */
 const PROT_SEM = 0x8;
@@ -52,33 +51,9 @@ export function* mprotectFixup(
       newflags = (newflags | VM_ACCOUNT) >>> 0;
     }
   }
-  const pgoff = vma.vmPgoff + (start - vma.vmStart) / PAGE_SIZE;
-  const merged = vmaMerge(
-    mm,
-    prev,
-    start,
-    end,
-    newflags,
-    vma.anonVma,
-    vma.vmFile,
-    pgoff,
-    vma.vmPolicy,
-    vma.vmUserfaultfdCtx,
-  );
-  if (merged !== null) {
-    vma = merged;
-  } else {
-    if (start !== vma.vmStart) {
-      const r = splitVma(mm, vma, start, true);
-      if (typeof r === "number") return r;
-      yield* charge(mm.cost.vmaSplit);
-    }
-    if (end !== vma.vmEnd) {
-      const r = splitVma(mm, vma, end, false);
-      if (typeof r === "number") return r;
-      yield* charge(mm.cost.vmaSplit);
-    }
-  }
+  const r = yield* vmaMergeOrSplit(mm, vma, prev, start, end, newflags);
+  if (typeof r === "number") return r;
+  vma = r;
   // vm_flags and the PTEs change together: the mm's write lock is held.
   vma.vmFlags = newflags;
   mm.committedVm += charged;
