@@ -9,6 +9,7 @@ import {
   MAP_FIXED,
   MAP_FIXED_NOREPLACE,
   MAP_LOCKED,
+  MAP_NORESERVE,
   MAP_POPULATE,
   MAP_PRIVATE,
   MAP_SHARED,
@@ -119,5 +120,25 @@ describe.each(["rb", "maple"] as const)("mmap on the %s tree", (tree) => {
     expect(vma?.vmFile?.path).toBe("/dev/zero (deleted)");
     expect(vmFlagsHas(vma?.vmFlags ?? 0, VM_SHARED)).toBe(true);
     expect(vmFlagsHas(vma?.vmFlags ?? 0, VM_ACCOUNT)).toBe(false);
+  });
+
+  it("falls back to the bottom-up allocator from TASK_UNMAPPED_BASE when top-down finds no room", () => {
+    // A huge stack rlimit pushes mmap_base down to TASK_SIZE / 6; a 40 TiB request does not fit
+    // below it, so arch_get_unmapped_area() places it at mmap_legacy_base = TASK_SIZE / 3.
+    const { sim, mm } = allocMm({ tree, rlimits: { stack: 120 * 2 ** 40 } });
+    expect(mm.mmapBase).toBeLessThan(2 ** 47 / 5);
+    const len = 40 * 2 ** 40;
+    const r = runChecked(sim, mm, () => sysMmap(mm, 0, len, RW, ANON | MAP_NORESERVE));
+    expect(r).toBe(mm.mmapLegacyBase);
+    expect(mm.mmapLegacyBase).toBe(Math.ceil((2 ** 47 - PAGE_SIZE) / 3 / PAGE_SIZE) * PAGE_SIZE);
+  });
+
+  it("refuses a private writable mapping larger than RAM (overcommit guess) unless MAP_NORESERVE", () => {
+    const { sim, mm } = allocMm({ tree }); // 256 MiB of RAM
+    expect(runChecked(sim, mm, () => sysMmap(mm, 0, 1024 * MiB, RW, ANON))).toBe(-ENOMEM);
+    expect(
+      runChecked(sim, mm, () => sysMmap(mm, 0, 1024 * MiB, RW, ANON | MAP_NORESERVE)),
+    ).toBeGreaterThan(0);
+    expect(mm.committedVm).toBe(0);
   });
 });
