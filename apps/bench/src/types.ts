@@ -85,3 +85,36 @@ export interface TraceCapture {
   events: TraceEvent[];
   hungTaskReports: HungTaskReport[];
 }
+
+/** `mmlab-bench hung-task --json`: { context, results: HungTaskResult[] }. */
+export interface HungTaskResult {
+  strategy: string;
+  kernel: string;
+  rwsem: "v4.18" | "v5.3";
+  /** threads doing mmap(MAP_POPULATE) / munmap in a loop, each its own region */
+  threads: number;
+  bytesPerThread: number;
+  rounds: number;
+  /** virtual time from the first mmap to the last munmap's return */
+  durationNs: number;
+  psWait: Distribution;
+  /** the longest mmap_sem wait of any task, and who */
+  longestWait: {
+    pid: number;
+    comm: string;
+    mode: "read" | "write";
+    requestedAt: number;
+    waitNs: number;
+  };
+  /** the munmaps' own mmap_sem holds (write + read) per page unmapped, as observed */
+  munmapHoldNsPerPage: number;
+  hungTaskTimeoutNs: number;
+  hungTaskReports: Array<{
+    time: number;
+    pid: number;
+    comm: string;
+    blockedNs: number;
+    message: string;
+  }>;
+  sim: { wallMs: number; peakRssBytes: number };
+}

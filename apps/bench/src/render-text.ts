@@ -1,0 +1,105 @@
+/**
+ * The human output of the default command, in hyperfine/mitata style: a context header, one
+ * table row per strategy, a summary, then the simulation's own figures on this machine.
+ */
+import Table from "cli-table3";
+import type { Colors } from "./colors.js";
+import { formatBytes, formatMs, formatNs, formatRatio, group } from "./format.js";
+import type { BenchJson, BenchResult } from "./types.js";
+
+/** The context header (mitata's `clk:`/`cpu:`/`runtime:` lines, plus the model's). */
+export function renderHeader(json: BenchJson, c: Colors, title: string): string {
+  const { context } = json;
+  const p = context.params;
+  const m = context.machine;
+  const lines = [
+    c.bold(title),
+    `${c.dim("runtime:")} node ${m.node} (${m.os}) ${c.dim("cpu:")} ${m.cpuModel} × ${m.cpus}`,
+    `${c.dim("model:")}   ${context.model}, rwsem ${p.rwsem}, ${p.tree} VMA tree, ${p.levels}-level page tables`,
+    `${c.dim("profile:")} ${context.profile} ${c.dim(`(${context.profileSource})`)}`,
+    `${c.dim("seed:")}    ${context.seed}   ${c.dim("time:")} ${context.time}   ${c.dim("cpus:")} ${p.cpus ?? "one per task"}   ${c.dim("hung_task_timeout:")} ${p.hungTaskTimeoutNs === 0 ? "off" : formatNs(p.hungTaskTimeoutNs)}`,
+    `${c.dim("load:")}    ${p.readers} ps reading /proc/PID/cmdline every ${formatNs(p.psIntervalNs)}, ${p.faulters} faulting thread${p.faulters === 1 ? "" : "s"}, ${p.writers} mmap/munmap thread${p.writers === 1 ? "" : "s"}`,
+  ];
+  return lines.join("\n");
+}
+
+/** The results table: one row per strategy. */
+export function renderTable(results: readonly BenchResult[], c: Colors): string {
+  const table = new Table({
+    head: [
+      "strategy",
+      "munmap",
+      "exclusive hold",
+      "shared hold",
+      "ps wait max",
+      "ps wait p99",
+      "fault wait max",
+      "hung tasks",
+    ],
+    style: { head: [], border: [], compact: true },
+    colAligns: ["left", "right", "right", "right", "right", "right", "right", "right"],
+  });
+  for (const r of results) {
+    table.push([
+      c.bold(r.strategy),
+      formatNs(r.munmapLatencyNs),
+      r.exclusiveHoldNs >= 1e9
+        ? c.red(formatNs(r.exclusiveHoldNs))
+        : c.green(formatNs(r.exclusiveHoldNs)),
+      formatNs(r.sharedHoldNs),
+      formatNs(r.psWait.max),
+      formatNs(r.psWait.p99),
+      formatNs(r.faultWait.max),
+      r.hungTaskReports.length === 0 ? "0" : c.red(String(r.hungTaskReports.length)),
+    ]);
+  }
+  return table.toString();
+}
+
+/** hyperfine's "Summary" block: who holds mmap_sem exclusively for less, by how much. */
+export function renderSummary(results: readonly BenchResult[], c: Colors): string {
+  if (results.length === 0) return "";
+  const sorted = [...results].sort((a, b) => a.exclusiveHoldNs - b.exclusiveHoldNs);
+  const best = sorted[0] as BenchResult;
+  const lines = [c.bold("Summary")];
+  for (const other of sorted.slice(1)) {
+    lines.push(
+      `  ${c.cyan(best.strategy)} holds mmap_sem exclusively ${c.green(formatRatio(other.exclusiveHoldNs, best.exclusiveHoldNs))} shorter than ${c.magenta(other.strategy)} (${formatNs(best.exclusiveHoldNs)} vs ${formatNs(other.exclusiveHoldNs)})`,
+    );
+  }
+  for (const r of results) {
+    const hung = r.hungTaskReports[0];
+    lines.push(
+      `  ${r.strategy}: munmap of ${group(r.pages)} pages took ${formatNs(r.munmapLatencyNs)}; ps waited at most ${formatNs(r.psWait.max)} (${r.psWait.count} reads), faults at most ${formatNs(r.faultWait.max)} (${r.faultWait.count} faults)${r.writerWait.count > 0 ? `, mmap/munmap at most ${formatNs(r.writerWait.max)}` : ""}${hung === undefined ? "" : `; ${c.red(hung.message)}`}`,
+    );
+  }
+  return lines.join("\n");
+}
+
+/** The simulation's own cost on this machine: wall time per phase, ns per page, peak RSS. */
+export function renderSimFigures(results: readonly BenchResult[], c: Colors): string {
+  const lines = [c.bold("Simulation (this machine, wall clock)")];
+  let peak = 0;
+  for (const r of results) {
+    const w = r.sim.wallMs;
+    lines.push(
+      `  ${r.strategy.padEnd(10)} populate ${formatMs(w.populate)} (${((w.populate * 1e6) / r.pages).toFixed(1)} ns/page), munmap phase ${formatMs(w.measured)} (${((w.measured * 1e6) / r.pages).toFixed(1)} ns/page)`,
+    );
+    peak = Math.max(peak, r.sim.peakRssBytes);
+  }
+  lines.push(`  peak RSS ${formatBytes(peak)}`);
+  return lines.join("\n");
+}
+
+export function renderRunText(json: BenchJson, c: Colors, title: string): string {
+  return [
+    renderHeader(json, c, title),
+    "",
+    renderTable(json.results, c),
+    "",
+    renderSummary(json.results, c),
+    "",
+    renderSimFigures(json.results, c),
+    "",
+  ].join("\n");
+}
