@@ -1,0 +1,73 @@
+import { describe, expect, it } from "vitest";
+import { colorsFor } from "./colors.js";
+import { DEFAULTS, GiB, MiB } from "./params.js";
+import { renderSweepTable, runSweep, sweepJobs, sweepRow } from "./sweep.js";
+import type { BenchResult } from "./types.js";
+
+const NONE = { count: 0, total: 0, min: 0, max: 0, mean: 0, p50: 0, p90: 0, p99: 0 };
+/** A result as a worker would return it, for the row arithmetic only. */
+function result(strategy: string, munmapLatencyNs: number, exclusiveHoldNs: number): BenchResult {
+  return {
+    strategy,
+    kernel: "",
+    pages: 0,
+    munmapLatencyNs,
+    exclusiveHoldNs,
+    sharedHoldNs: 0,
+    psWait: NONE,
+    faultWait: NONE,
+    writerWait: NONE,
+    hungTaskReports: [],
+    sim: { wallMs: { populate: 0, measured: 0 }, peakRssBytes: 0 },
+  };
+}
+
+describe("sweep", () => {
+  it("orders jobs by size, then strategy as given", () => {
+    const jobs = sweepJobs(DEFAULTS, [320 * GiB, 80 * GiB], ["zapRlock", "classic"]);
+    expect(jobs.map((j) => [j.params.sizeBytes / GiB, j.strategy])).toEqual([
+      [80, "zapRlock"],
+      [80, "classic"],
+      [320, "zapRlock"],
+      [320, "classic"],
+    ]);
+  });
+
+  it("puts the published figure and model/paper beside each row", () => {
+    const [j80c, j80z, j160c, j100c] = [
+      ...sweepJobs(DEFAULTS, [80 * GiB], ["classic", "zapRlock"]),
+      ...sweepJobs(DEFAULTS, [160 * GiB, 100 * GiB], ["classic"]).reverse(),
+    ];
+    if (!j80c || !j80z || !j160c || !j100c) throw new Error("jobs");
+    const c80 = sweepRow(j80c, result("classic", 4.48e9, 4.48e9));
+    expect(c80.paper).toEqual({ munmapNs: 5.01e9 });
+    expect(c80.ratio).toBeCloseTo(4.48 / 5.01, 10);
+    const z80 = sweepRow(j80z, result("zapRlock", 4.48e9, 8e3));
+    expect(z80.paper).toEqual({ exclusiveHoldNs: 8e3 });
+    expect(z80.ratio).toBe(1);
+    expect(sweepRow(j160c, result("classic", 8.96e9, 8.96e9)).ratio).toBeCloseTo(8.96 / 9.13, 10);
+    const c100 = sweepRow(j100c, result("classic", 5.6e9, 5.6e9));
+    expect(c100.paper).toBeUndefined();
+    expect(c100.ratio).toBeUndefined();
+    const table = renderSweepTable({ rows: [c80, z80] }, colorsFor(false, {}));
+    expect(table).toMatch(/80 GiB │ classic +│ +4\.48 s │ +4\.48 s │ +munmap 5\.01 s │ +0\.89x/);
+    expect(table).toMatch(/80 GiB │ zapRlock +│ +4\.48 s │ +8\.00 µs │ +exclusive ~8\.00 µs │ +1\.00x/);
+  });
+
+  it("runs one simulation per worker and gives the same figures as in-thread", async () => {
+    const jobs = sweepJobs(DEFAULTS, [64 * MiB, 128 * MiB], ["classic", "zapRlock"]);
+    const pooled = await runSweep(jobs, { mode: "workers", threads: 2 });
+    const inline = await runSweep(jobs, { mode: "inline" });
+    expect(pooled.sweep).toEqual(inline.sweep);
+    expect(pooled.sweep.rows.map((r) => r.strategy)).toEqual([
+      "classic",
+      "zapRlock",
+      "classic",
+      "zapRlock",
+    ]);
+    const [c64, z64, c128] = pooled.sweep.rows;
+    expect(c64?.exclusiveHoldNs).toBeGreaterThan(1e6);
+    expect(z64?.exclusiveHoldNs).toBeLessThan(20e3);
+    expect(c128?.munmapLatencyNs).toBeGreaterThan(1.9 * (c64?.munmapLatencyNs ?? 0));
+  }, 30_000);
+});
