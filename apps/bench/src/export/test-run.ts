@@ -38,7 +38,7 @@ export interface SmallRunOptions {
   writers?: number;
   psIntervalNs?: number;
   hungTaskTimeoutNs?: number;
-  /** when the writers start (default 5 ms: after a 64 MiB munmap, so they do not block it) */
+  /** when the writers start (default 3.65 ms: after a 64 MiB munmap returns, so they do not block it) */
   writerDelayNs?: number;
   seed?: number;
 }
@@ -60,7 +60,7 @@ export function smallRun(
     writers: 1,
     psIntervalNs: 500e3,
     hungTaskTimeoutNs: 1e6,
-    writerDelayNs: 5e6,
+    writerDelayNs: 3.65e6,
     seed: 1,
     ...opts,
   };
