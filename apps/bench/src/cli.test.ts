@@ -306,6 +306,9 @@ describe("hung-task", () => {
       "INFO: task ps:14018 blocked for more than 0.02 seconds.",
     );
     expect(zap?.hungTaskReports).toEqual([]);
+    // read off the lock: when ps's longest wait began, a munmap_test thread held mmap_sem
+    expect(classic?.psLongest?.waitNs).toBe(classic?.psWait.max);
+    expect(classic?.psLongest?.holders.some((h) => h.comm === "munmap_test")).toBe(true);
     expect(zap?.psWait.max).toBeLessThan(classic?.psWait.max ?? 0);
   });
 });

@@ -405,6 +405,14 @@ export function renderHungTaskResult(r: HungTaskResult, c: Colors): string {
     `  ps: ${r.psWait.count} reads, wait max ${formatNs(r.psWait.max)}, p99 ${formatNs(r.psWait.p99)}`,
     `  longest mmap_sem wait: ${w.comm}:${w.pid} (${w.mode}) ${formatNs(w.waitNs)}`,
   ];
+  const p = r.psLongest;
+  if (p !== null && p.waitNs > 0) {
+    const who = (xs: ReadonlyArray<{ pid: number; comm: string; mode: string }>) =>
+      xs.length === 0 ? "nobody" : xs.map((x) => `${x.comm}:${x.pid} (${x.mode})`).join(", ");
+    lines.push(
+      `  ps's longest wait began at ${formatNs(p.requestedAt)}: held by ${who(p.holders)}; queued ahead of ps: ${who(p.queuedAhead)}`,
+    );
+  }
   if (r.hungTaskReports.length === 0) {
     lines.push(`  hung-task watchdog: ${c.green("no report")}`);
   } else {

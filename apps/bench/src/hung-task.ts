@@ -149,6 +149,26 @@ export function runHungTask(
       longest = { pid: r.pid, comm: r.comm, mode: r.mode, requestedAt: r.requestedAt, waitNs: w };
     }
   }
+  // ps's longest wait: who held mmap_sem when it asked, and who was queued ahead of it.
+  let psLongest: HungTaskResult["psLongest"] = null;
+  for (const r of history) {
+    if (!psPids.has(r.pid)) continue;
+    const w = r.acquiredAt - r.requestedAt;
+    if (psLongest === null || w > psLongest.waitNs) {
+      psLongest = { requestedAt: r.requestedAt, waitNs: w, holders: [], queuedAhead: [] };
+    }
+  }
+  if (psLongest !== null && psLongest.waitNs > 0) {
+    const t = psLongest.requestedAt;
+    for (const r of history) {
+      if (r.acquiredAt <= t && !(r.releasedAt <= t)) {
+        const mode = r.downgradedAt <= t ? "downgraded" : r.mode;
+        psLongest.holders.push({ pid: r.pid, comm: r.comm, mode });
+      } else if (r.requestedAt < t && r.acquiredAt > t) {
+        psLongest.queuedAhead.push({ pid: r.pid, comm: r.comm, mode: r.mode });
+      }
+    }
+  }
   // The munmaps' own holds: the first write acquisition of that thread at or after the call.
   let holdNs = 0;
   let pages = 0;
@@ -173,6 +193,7 @@ export function runHungTask(
     durationNs: end,
     psWait: distributionOf(psWaits),
     longestWait: longest,
+    psLongest,
     munmapHoldNsPerPage: pages === 0 ? 0 : holdNs / pages,
     hungTaskTimeoutNs: params.hungTaskTimeoutNs,
     hungTaskReports: sim.hungTaskReports.map((r) => ({ ...r })),

@@ -106,6 +106,14 @@ export interface HungTaskResult {
     requestedAt: number;
     waitNs: number;
   };
+  /** ps's longest wait, and who held mmap_sem / was queued ahead of ps when it asked */
+  psLongest: {
+    requestedAt: number;
+    waitNs: number;
+    /** "downgraded": a munmap's write hold already downgraded to read (zapRlock's zap) */
+    holders: Array<{ pid: number; comm: string; mode: "read" | "write" | "downgraded" }>;
+    queuedAhead: Array<{ pid: number; comm: string; mode: "read" | "write" }>;
+  } | null;
   /** the munmaps' own mmap_sem holds (write + read) per page unmapped, as observed */
   munmapHoldNsPerPage: number;
   hungTaskTimeoutNs: number;
