@@ -51,7 +51,11 @@ export function waitDistributionChart(json: BenchJson, id: string): string {
     }
   }
   if (rows.length === 0) return `<p class="empty">No waits were recorded.</p>`;
-  const [lo, hi] = decades(rows.flatMap((r) => [r.d.min, r.d.p50, r.d.p90, r.d.p99, r.d.max]));
+  const all = rows.flatMap((r) => [r.d.min, r.d.p50, r.d.p90, r.d.p99, r.d.max]);
+  const [lo0, hi] = decades(all);
+  // Uncontended waits are 0 ns: start the axis at 1 ns then, so that "no wait" sits far left
+  // of any real wait instead of at the smallest one.
+  const lo = all.some((v) => v === 0) ? Math.min(lo0, 0) : lo0;
   const LABEL = 300;
   const RIGHT = 20;
   const TOP = 10;
@@ -74,7 +78,7 @@ export function waitDistributionChart(json: BenchJson, id: string): string {
     const tx = x(10 ** k).toFixed(1);
     out.push(
       `<line class="grid" x1="${tx}" x2="${tx}" y1="${TOP}" y2="${axisY + 4}"/>`,
-      `<text class="tick" x="${tx}" y="${axisY + 18}" text-anchor="middle">${esc(fmtNs(10 ** k))}</text>`,
+      `<text class="tick" x="${tx}" y="${axisY + 18}" text-anchor="middle">${k === lo ? "≤ " : ""}${esc(fmtNs(10 ** k))}</text>`,
     );
   }
   out.push(
