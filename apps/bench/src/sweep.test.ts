@@ -51,7 +51,9 @@ describe("sweep", () => {
     expect(c100.ratio).toBeUndefined();
     const table = renderSweepTable({ rows: [c80, z80] }, colorsFor(false, {}));
     expect(table).toMatch(/80 GiB │ classic +│ +4\.48 s │ +4\.48 s │ +munmap 5\.01 s │ +0\.89x/);
-    expect(table).toMatch(/80 GiB │ zapRlock +│ +4\.48 s │ +8\.00 µs │ +exclusive ~8\.00 µs │ +1\.00x/);
+    expect(table).toMatch(
+      /80 GiB │ zapRlock +│ +4\.48 s │ +8\.00 µs │ +exclusive ~8\.00 µs │ +1\.00x/,
+    );
   });
 
   it("runs one simulation per worker and gives the same figures as in-thread", async () => {
