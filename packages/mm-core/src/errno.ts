@@ -8,6 +8,7 @@ export {
   EINTR,
   EINVAL,
   ENOMEM,
+  ENOSPC,
   EOVERFLOW,
   EPERM,
   errnoName,

@@ -27,6 +27,7 @@ import type { MmStruct } from "./mm-struct.js";
 import { mayExpandVm, securityVmEnoughMemoryMm } from "./mmap.js";
 import { vmStatAccount } from "./munmap.js";
 import { SEGV_ACCERR, SEGV_MAPERR, SIGBUS, SIGSEGV } from "./uapi.js";
+import { lockVmaUnderRcu, vmaEndRead, vmaLockFaultDone } from "./vma-lock.js";
 
 /** A signal a fault ends in; the values are shared singletons, compare by identity or fields. */
 export interface FaultSignal {
@@ -171,11 +172,38 @@ export function* doPageFault(
   addr: number,
   access: FaultAccess = {},
 ): Op<FaultResult> {
+  if (mm.munmapStrategy.perVmaLock === true && (access.user ?? true)) {
+    const r = yield* faultUnderVmaLock(mm, addr, access);
+    if (r !== null) return r;
+  }
   const sem = mm.mmapSem;
   if (!sem.downReadTrylock()) yield* sem.downRead();
   yield* charge(mm.cost.lockOp);
   const ret = yield* doPageFaultLocked(mm, addr, access);
   sem.upRead();
+  return ret;
+}
+
+/**
+ * arch/x86/mm/fault.c: do_user_addr_fault()'s per-VMA-lock attempt — v6.4 (0bff0aaea03e):
+ * handle the fault under the VMA's own lock without touching mmap_lock; null means "take
+ * mmap_lock" (no VMA contains the address, e.g. stack expansion; write-locked; access error).
+ */
+function* faultUnderVmaLock(
+  mm: MmStruct,
+  addr: number,
+  access: FaultAccess,
+): Op<FaultResult | null> {
+  yield* charge(mm.cost.vmaLookup);
+  const vma = lockVmaUnderRcu(mm, addr);
+  if (vma === null) return null;
+  if (accessError(vma, access)) {
+    vmaEndRead(mm, vma);
+    return null;
+  }
+  const ret = yield* handleMmFault(mm, vma, addr, access);
+  vmaEndRead(mm, vma);
+  vmaLockFaultDone(mm, addr);
   return ret;
 }
 

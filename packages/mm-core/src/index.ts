@@ -1,3 +1,4 @@
+export { checkDataRlimit, doBrkFlags, sysBrk } from "./brk.js";
 export { charge, type Op } from "./charge.js";
 export {
   ALIOS_V4_9_320G,
@@ -9,6 +10,25 @@ export {
   perPageUnmapNs,
   zapCostNs,
 } from "./cost-model.js";
+export {
+  type ExploreFailure,
+  type ExploreOptions,
+  type ExploreResult,
+  type ExploreScenario,
+  explore,
+  exploreScenario,
+  exploreScenarios,
+  formatExploreResult,
+  type ReplaySpec,
+  registerExploreScenario,
+  replay,
+  replayCommand,
+  runSchedule,
+  type ScenarioContext,
+  type ScheduleOutcome,
+  STACK_EXPANSION_SCENARIO,
+  type ViolationKind,
+} from "./explore.js";
 export {
   accessError,
   doPageFault,
@@ -47,6 +67,16 @@ export {
 } from "./mmap.js";
 export { mprotectFixup, sysMprotect } from "./mprotect.js";
 export {
+  copyVma,
+  MREMAP_FIXED,
+  MREMAP_MAYMOVE,
+  movePageTables,
+  moveVma,
+  sysMremap,
+  vmaExpandable,
+  vmaToResize,
+} from "./mremap.js";
+export {
   detachVmasToBeUnmapped,
   munlockRange,
   munmapLookupVma,
@@ -67,7 +97,39 @@ export {
   vmMunmapZapRlock,
   ZAP_RLOCK,
 } from "./munmap-strategy.js";
+export {
+  __doMunmap,
+  __doMunmapV5_8,
+  __vmMunmap,
+  type DoMunmapFn,
+  doVmiMunmap,
+  PER_VMA_LOCK,
+  V4_20,
+  V5_8,
+} from "./munmap-v4-20.js";
 export { mmPopulate } from "./populate.js";
-export { Process, type ProcessOptions, procPidCmdlineRead, VM_STACK_FLAGS } from "./process.js";
+export {
+  ELF_BRK_START,
+  Process,
+  type ProcessOptions,
+  procPidCmdlineRead,
+  VM_STACK_FLAGS,
+} from "./process.js";
 export * from "./uapi.js";
 export { MmInvariantError, validateMm } from "./validate.js";
+export {
+  lockVmaUnderRcu,
+  mmapWriteDowngrade,
+  mmapWriteUnlock,
+  mmLockSeq,
+  VmaLock,
+  type VmaLockStats,
+  vmaEndRead,
+  vmaEndWriteAll,
+  vmaIsWriteLocked,
+  vmaLockOf,
+  vmaLockStats,
+  vmaMarkDetached,
+  vmaStartRead,
+  vmaStartWrite,
+} from "./vma-lock.js";

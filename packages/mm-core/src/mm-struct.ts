@@ -89,6 +89,13 @@ export class MmStruct {
   /** mm->def_flags (VM_LOCKED after mlockall(MCL_FUTURE)). */
   defFlags = 0;
 
+  /**
+   * mm->start_brk and mm->brk: the heap (brk.ts). 0 until exec sets them; Process puts them
+   * where a small PIE lands without ASLR (ELF_BRK_START).
+   */
+  startBrk = 0;
+  brk = 0;
+
   /** The argument area /proc/PID/cmdline reads (mm->arg_start / arg_end) and its text. */
   argStart = 0;
   argEnd = 0;

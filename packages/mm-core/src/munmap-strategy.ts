@@ -7,7 +7,10 @@
  *   remove_vma_list under the read lock. VM_HUGETLB / VM_PFNMAP / uprobed VMAs fall back
  *   to the classic path.
  *
- * Later kernels' strategies join the same registry with registerMunmapStrategy().
+ * - `v4.20`, `v5.8`, `perVmaLock`: the merged __do_munmap(..., downgrade) and its fixes, in
+ *   munmap-v4-20.ts.
+ *
+ * Your own strategies join the same registry with registerMunmapStrategy().
  */
 
 import { traced } from "@mmlab/sched";
@@ -25,6 +28,7 @@ import {
   removeVmaList,
   unmapRegion,
 } from "./munmap.js";
+import { type DoMunmapFn, PER_VMA_LOCK, V4_20, V5_8 } from "./munmap-v4-20.js";
 
 export interface MunmapStrategy {
   /** Registry key, e.g. "classic". */
@@ -38,6 +42,14 @@ export interface MunmapStrategy {
    * returns 0 or a negative errno.
    */
   munmap(mm: MmStruct, start: number, len: number): Op<number>;
+  /**
+   * This kernel's `__do_munmap(mm, start, len, uf, downgrade)` for the brk and mremap shrink
+   * paths, under the caller's write lock: 1 when it downgraded mmap_sem (the caller then
+   * ends with up_read), 0, or -errno. Absent: v4.19's do_munmap (never downgrades).
+   */
+  readonly doMunmap?: DoMunmapFn;
+  /** Page faults first try the VMA's own lock (lock_vma_under_rcu, v6.4+). */
+  readonly perVmaLock?: boolean;
 }
 
 /**
@@ -169,6 +181,9 @@ export const ZAP_RLOCK: MunmapStrategy = Object.freeze({
 const registry = new Map<string, MunmapStrategy>([
   [CLASSIC.name, CLASSIC],
   [ZAP_RLOCK.name, ZAP_RLOCK],
+  [V4_20.name, V4_20],
+  [V5_8.name, V5_8],
+  [PER_VMA_LOCK.name, PER_VMA_LOCK],
 ]);
 
 /** Adds a strategy (later kernels, your own idea); throws if the name is taken. */

@@ -32,6 +32,13 @@ export const VM_STACK_FLAGS = vmFlagsOf(
   VM_MAYEXEC,
   VM_ACCOUNT,
 );
+/**
+ * The initial program break: fs/binfmt_elf.c load_elf_binary() maps a PIE at ELF_ET_DYN_BASE
+ * (2/3 of TASK_SIZE, page aligned: 0x555555554000) when randomisation is off, and sets
+ * start_brk = brk = the end of its bss. A small program (five pages of text, data and bss)
+ * ends at 0x555555559000, where `setarch -R` shows a small program's [heap].
+ */
+export const ELF_BRK_START = 0x555555559000;
 /** fs/exec.c: setup_arg_pages() grows the initial stack to 128 KiB + the argument page(s). */
 const INITIAL_STACK = 132 * 1024;
 
@@ -57,6 +64,8 @@ export class Process {
     this.nextTid = this.pid;
     this.mm = new MmStruct(sim, opts);
     setupStack(this.mm, opts.argv ?? [opts.comm]);
+    this.mm.startBrk = ELF_BRK_START;
+    this.mm.brk = ELF_BRK_START;
   }
 
   /** Starts a thread of this process running `body` (clone(CLONE_VM)). Its tid follows the pid. */
