@@ -179,6 +179,7 @@ class Schedule implements ScenarioContext {
   private vmaSnap = new Map<MmStruct, string[]>();
   private tableSnap = new Map<MmStruct, number>();
   private pageSnap = new Map<string, number>();
+  private readonly vmaNumbers = new Map<Vma, number>();
 
   constructor(
     readonly spec: ReplaySpec,
@@ -346,11 +347,22 @@ class Schedule implements ScenarioContext {
     }
   }
 
+  /** A VMA as trace text, numbered per schedule (Vma ids are global) so replays compare equal. */
+  private vmaText(v: Vma): string {
+    let n = this.vmaNumbers.get(v);
+    if (n === undefined) {
+      n = this.vmaNumbers.size + 1;
+      this.vmaNumbers.set(v, n);
+    }
+    const grows = vmFlagsHas(v.vmFlags, VM_GROWSDOWN) ? " GROWSDOWN" : "";
+    return `#${n} [${hex(v.vmStart)}, ${hex(v.vmEnd)})${grows}`;
+  }
+
   /** After a step: report VMA changes, table counts and written pages that changed. */
   observeStep(): void {
     if (this.lines === null) return;
     for (const mm of this.mms) {
-      const now = mm.vmas().map((v) => vmaText(v));
+      const now = mm.vmas().map((v) => this.vmaText(v));
       const before = this.vmaSnap.get(mm);
       if (before !== undefined) {
         for (const v of before) if (!now.includes(v)) this.line(this.running, `VMA ${v} gone`);
@@ -382,11 +394,6 @@ const TRACED_SPANS = new Set(["SyS_munmap", "unmap_region", "SyS_brk", "SyS_mrem
 
 function mmKey(s: Schedule, mm: MmStruct): number {
   return s.mms.indexOf(mm);
-}
-
-function vmaText(v: Vma): string {
-  const grows = vmFlagsHas(v.vmFlags, VM_GROWSDOWN) ? " GROWSDOWN" : "";
-  return `#${v.id} [${hex(v.vmStart)}, ${hex(v.vmEnd)})${grows}`;
 }
 
 /** The outcome of one schedule. */
