@@ -1,17 +1,28 @@
 #!/usr/bin/env node
 /**
  * mmlab-bench: the 320 GB munmap experiment of "mm: mmap: zap pages with read mmap_sem in
- * munmap" (Yang Shi, linux-mm 2018), `sweep` over sizes, and the `hung-task` scenario.
+ * munmap" (Yang Shi, linux-mm 2018), `sweep` over sizes, the `hung-task` scenario, `history`
+ * (five munmap designs side by side) and `explore` (the schedule explorer).
  * `main()` takes argv and an IO object, so tests run it in-process; exit codes: 0 ok,
- * 1 runtime failure, 2 bad flags or values (one line on stderr with a usage hint).
+ * 1 runtime failure (and, for `explore`, a schedule that broke an invariant, like a test
+ * runner), 2 bad flags or values (one line on stderr with a usage hint).
  */
 import { realpathSync } from "node:fs";
 import { pathToFileURL } from "node:url";
+import { exploreScenarios, munmapStrategies } from "@mmlab/mm-core";
 import { Command, CommanderError } from "commander";
 import { type Colors, colorsFor } from "./colors.js";
 import { benchContext } from "./context.js";
 import { runExperiment } from "./experiment.js";
+import { exploreExitCode, renderExploreAll, renderExploreOne, runExplore } from "./explore.js";
 import { formatBytes, formatNs, group } from "./format.js";
+import {
+  HISTORY_MODEL,
+  HISTORY_STRATEGIES,
+  renderHistorySummary,
+  renderHistoryTable,
+  renderKernels,
+} from "./history.js";
 import { type HungTaskParams, runHungTask } from "./hung-task.js";
 import { writeOutputs } from "./outputs.js";
 import {
@@ -21,6 +32,7 @@ import {
   parseChoice,
   parseCount,
   parseDuration,
+  parseFraction,
   parseProfile,
   parseSeed,
   parseSize,
@@ -29,7 +41,7 @@ import {
   UsageError,
 } from "./params.js";
 import { createProgress } from "./progress.js";
-import { renderHeader, renderRunText } from "./render-text.js";
+import { renderHeader, renderRunText, renderSimFigures } from "./render-text.js";
 import { renderSweepTable, runSweep, sweepJobs } from "./sweep.js";
 import type { BenchJson, HungTaskResult, TraceCapture } from "./types.js";
 
@@ -78,9 +90,19 @@ interface RawOptions {
   trace?: string;
   ftrace?: string;
   report?: string;
+  // explore
+  scenario?: string;
+  strategy?: string;
+  schedules?: string;
+  jitter?: string;
+  shuffleTies?: boolean;
+  cost?: string;
 }
 
-type OptionName = keyof RawOptions;
+type OptionName = Exclude<
+  keyof RawOptions,
+  "scenario" | "strategy" | "schedules" | "jitter" | "shuffleTies" | "cost"
+>;
 
 const OPTION_SPECS: Record<OptionName, [flags: string, help: string]> = {
   size: ["--size <size>", "mapping size: 320G, 512M, 4GiB (binary units, as in the patch)"],
@@ -178,7 +200,9 @@ function positive(ns: number, flag: string, text: string | undefined): number {
 }
 
 export async function main(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
-  const commands = ["sweep", "hung-task"];
+  const commands = ["sweep", "hung-task", "history", "explore"];
+  /** set by a command whose outcome is not plain success (explore) */
+  let exitCode = 0;
   const first = argv[0];
   const hint =
     first !== undefined && commands.includes(first)
@@ -243,9 +267,55 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
     await runHungTaskCommand(o, io);
   });
 
+  addOptions(
+    program
+      .command("history")
+      .description(
+        "the default experiment under classic, zapRlock, v4.20, v5.8 and perVmaLock side by side",
+      ),
+    [
+      "size",
+      ...COMMON.slice(1, 3),
+      "faulters",
+      "writers",
+      ...COMMON.slice(3),
+      "trace",
+      "ftrace",
+      "report",
+    ],
+    DEFAULT_STRINGS,
+  ).action(async (o: RawOptions) => {
+    await runHistoryCommand(o, io);
+  });
+
+  program
+    .command("explore")
+    .description(
+      "run a scenario under many seeded schedules and stop at the first broken invariant (exit 1 when one is found, like a test runner; finding the stack-expansion race under zapRlock and v4.20 is the expected demonstration)",
+    )
+    .option("--scenario <name>", "scenario to explore", "stack-expansion")
+    .option(
+      "--strategy <name>",
+      "munmap strategy, or all (classic, zapRlock, v4.20, v5.8, perVmaLock)",
+      "all",
+    )
+    .option("--schedules <n>", "schedules to try per strategy", "1000")
+    .option("--seed <n>", "seed of the first schedule (the i-th uses seed + i)", "1")
+    .option("--jitter <f>", "cost-model jitter fraction, 0 to 1", "0.5")
+    .option("--no-shuffle-ties", "run simultaneous events in order instead of shuffling them")
+    .option("--cost <profile>", "base cost profile", DEFAULTS.profile)
+    .option("--json", "print the results as one JSON object on stdout")
+    .addHelpText(
+      "after",
+      "\nExit codes: 0 no schedule broke an invariant, 1 one did (or a runtime error), 2 bad flags.\nExpected for stack-expansion: the race is found under zapRlock and v4.20 within 1,000\nschedules, nothing under classic, v5.8 and perVmaLock; so the default run exits 1.\nReplay a failure with the printed line: mmlab-bench explore ... --seed S --schedules 1",
+    )
+    .action((o: RawOptions) => {
+      exitCode = runExploreCommand(o, io);
+    });
+
   try {
     await program.parseAsync([...argv], { from: "user" });
-    return 0;
+    return exitCode;
   } catch (err) {
     if (err instanceof CommanderError) {
       if (err.exitCode === 0) return 0; // --help, --version
@@ -311,6 +381,92 @@ async function runDefault(o: RawOptions, io: CliIo): Promise<void> {
   const text = renderRunText(out, c, title);
   io.stdout(o.quiet === true ? text.slice(text.indexOf("\n\n") + 2) : text);
   for (const line of wrote) io.stdout(`${c.dim("wrote")} ${line}\n`);
+}
+
+// ── history ─────────────────────────────────────────────────────────────────────────────
+
+async function runHistoryCommand(o: RawOptions, io: CliIo): Promise<void> {
+  const params = buildParams(o, parseSize(o.size ?? "320G"));
+  const json = o.json === true;
+  const c = colorsFor(io.isTTY && !json, io.env);
+  const wantCaptures = o.trace !== undefined || o.ftrace !== undefined || o.report !== undefined;
+  const progress = createProgress(io.progressStream, !json && o.quiet !== true);
+  const results = [];
+  const captures: TraceCapture[] = [];
+  try {
+    for (const s of HISTORY_STRATEGIES) {
+      const run = runExperiment(params, s, {
+        trace: wantCaptures,
+        onProgress: (phase, done, total) => progress.update(s, phase, done, total),
+      });
+      results.push(run.result);
+      if (run.capture !== null) captures.push(run.capture);
+    }
+  } finally {
+    progress.stop();
+  }
+  const out: BenchJson = { context: benchContext(params, HISTORY_MODEL), results };
+  const wrote = await writeOutputs(o, out, captures);
+  if (json) {
+    io.stdout(`${JSON.stringify(out, null, 2)}\n`);
+    return;
+  }
+  const parts: string[] = [];
+  if (o.quiet !== true) {
+    const title = `history: munmap of ${formatBytes(params.sizeBytes)} (${group(params.sizeBytes / 4096)} pages, every page mapped) under ${HISTORY_STRATEGIES.length} kernel designs`;
+    parts.push(renderHeader(out, c, title), "");
+  }
+  parts.push(
+    renderHistoryTable(results, c),
+    "",
+    renderKernels(results, c),
+    "",
+    renderHistorySummary(results, c),
+    "",
+    renderSimFigures(results, c),
+    "",
+  );
+  io.stdout(parts.join("\n"));
+  for (const line of wrote) io.stdout(`${c.dim("wrote")} ${line}\n`);
+}
+
+// ── explore ─────────────────────────────────────────────────────────────────────────────
+
+function runExploreCommand(o: RawOptions, io: CliIo): number {
+  const scenarios = exploreScenarios().map((s) => s.name);
+  const scenario = o.scenario ?? "stack-expansion";
+  if (!scenarios.includes(scenario)) {
+    throw new UsageError(`unknown --scenario "${scenario}" (known: ${scenarios.join(", ")})`);
+  }
+  const known = munmapStrategies().map((s) => s.name);
+  const strategy = o.strategy ?? "all";
+  if (strategy !== "all" && !known.includes(strategy)) {
+    throw new UsageError(`unknown --strategy "${strategy}" (known: all, ${known.join(", ")})`);
+  }
+  const json = o.json === true;
+  const schedules = parseCount(o.schedules ?? "1000", "--schedules", 1, 1_000_000);
+  const firstSeed = parseSeed(o.seed ?? "1");
+  if (firstSeed + schedules - 1 > 0xffffffff) {
+    throw new UsageError(
+      `invalid --seed "${o.seed}" (the last schedule's seed, --seed + --schedules - 1, must stay below 2^32)`,
+    );
+  }
+  const run = runExplore({
+    scenario,
+    strategies: strategy === "all" ? known : [strategy],
+    schedules,
+    firstSeed,
+    jitter: parseFraction(o.jitter ?? "0.5", "--jitter"),
+    shuffleTies: o.shuffleTies !== false,
+    cost: parseProfile(o.cost ?? DEFAULTS.profile, "--cost"),
+  });
+  if (json) {
+    io.stdout(`${JSON.stringify(run, null, 2)}\n`);
+  } else {
+    const c = colorsFor(io.isTTY, io.env);
+    io.stdout(strategy === "all" ? renderExploreAll(run, c) : renderExploreOne(run, c));
+  }
+  return exploreExitCode(run);
 }
 
 // ── sweep ───────────────────────────────────────────────────────────────────────────────

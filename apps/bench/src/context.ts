@@ -23,14 +23,17 @@ export function machine(): BenchJson["context"]["machine"] {
   };
 }
 
-export function benchContext(params: ExperimentParams): BenchJson["context"] {
+/** The model of the default run; `history` says that each result names its own kernel. */
+export const MODEL_V4_18 = "linux v4.18 mm/mmap.c";
+
+export function benchContext(params: ExperimentParams, model = MODEL_V4_18): BenchJson["context"] {
   const profile = costProfile(params.profile);
   return {
     version: benchVersion(),
     seed: params.seed,
     profile: profile.name,
     profileSource: profile.source,
-    model: "linux v4.18 mm/mmap.c",
+    model,
     time: "virtual (ns)",
     machine: machine(),
     params: {

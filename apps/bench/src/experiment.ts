@@ -29,6 +29,7 @@ import {
   procPidCmdlineRead,
   sysMmap,
   sysMunmap,
+  vmaLockStats,
 } from "@mmlab/mm-core";
 import { type AcquisitionRecord, distributionOf } from "@mmlab/rwsem";
 import { Sim, sleep, type Task, TraceRecorder } from "@mmlab/sched";
@@ -188,6 +189,13 @@ export function runExperiment(
   }
 
   const rssAtT0 = mm.rss;
+  const lockStats = vmaLockStats(mm);
+  const lockAtT0 = {
+    success: lockStats.success,
+    abort: lockStats.abort,
+    retry: lockStats.retry,
+    pids: lockStats.lockFreePids.length,
+  };
   while (!allDead(measured)) {
     sim.run({ until: sim.now + SLICE_NS });
     const zapped = Number.isNaN(callAt) ? 0 : Math.max(0, Math.min(pages, rssAtT0 - mm.rss));
@@ -223,6 +231,28 @@ export function runExperiment(
       peakRssBytes: process.resourceUsage().maxRSS * 1024,
     },
   };
+
+  if (strategy.perVmaLock === true) {
+    // What the per-VMA-lock fault path did in the measured phase (vmaLockStats counts
+    // since the mm was created; populate's GUP never takes that path, but subtract anyway).
+    const lockFree = new Map<number, number>();
+    for (const pid of lockStats.lockFreePids.slice(lockAtT0.pids)) {
+      lockFree.set(pid, (lockFree.get(pid) ?? 0) + 1);
+    }
+    result.vmaLock = {
+      lockFreeFaults: lockStats.success - lockAtT0.success,
+      aborts: lockStats.abort - lockAtT0.abort,
+      retries: lockStats.retry - lockAtT0.retry,
+      tasks: measured
+        .filter((t) => faultPids.has(t.pid) || lockFree.has(t.pid))
+        .map((t) => ({
+          pid: t.pid,
+          comm: t.comm,
+          lockFreeFaults: lockFree.get(t.pid) ?? 0,
+          mmapSemAcquisitions: history.filter((r) => r.pid === t.pid && r.requestedAt >= t0).length,
+        })),
+    };
+  }
 
   const capture: TraceCapture | null =
     rec === null

@@ -159,13 +159,21 @@ export function parseStrategies(text: string): string[] {
 }
 
 /** A cost profile name of mm-core. */
-export function parseProfile(text: string): string {
+export function parseProfile(text: string, flag = "--profile"): string {
   if (COST_PROFILES[text] === undefined) {
     throw new UsageError(
-      `unknown --profile "${text}" (known: ${Object.keys(COST_PROFILES).join(", ")})`,
+      `unknown ${flag} "${text}" (known: ${Object.keys(COST_PROFILES).join(", ")})`,
     );
   }
   return text;
+}
+
+/** A fraction from 0 to 1 ("0.5", ".25", "1"). */
+export function parseFraction(text: string, flag: string): number {
+  if (!/^\s*(\d+(\.\d*)?|\.\d+)\s*$/.test(text) || !(Number(text) <= 1)) {
+    throw new UsageError(`invalid ${flag} "${text}" (expected a number from 0 to 1, e.g. 0.5)`);
+  }
+  return Number(text);
 }
 
 /** A seed: an integer from 0 to 2^32 - 1. */

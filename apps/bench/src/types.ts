@@ -57,6 +57,24 @@ export interface BenchResult {
     message: string;
   }>;
   sim: { wallMs: { populate: number; measured: number }; events?: number; peakRssBytes: number };
+  /**
+   * Optional, only for strategies with per-VMA locks (`perVmaLock`): what the fault path's
+   * VMA locks did in the measured phase, from mm-core's `vmaLockStats(mm)`. Faults handled
+   * under a VMA lock never touch mmap_sem, so they are not in `faultWait`.
+   */
+  vmaLock?: VmaLockResult;
+}
+
+/** BenchResult.vmaLock: the measured phase's per-VMA-lock faults (VMA_LOCK_* vm events). */
+export interface VmaLockResult {
+  /** faults handled under the VMA's own lock, never touching mmap_sem (VMA_LOCK_SUCCESS) */
+  lockFreeFaults: number;
+  /** lock_vma_under_rcu() gave up (VMA_LOCK_ABORT): the fault fell back to mmap_sem */
+  aborts: number;
+  /** handled under the VMA lock but retried under mmap_sem (VMA_LOCK_RETRY) */
+  retries: number;
+  /** per faulting task: its lock-free faults and its mmap_sem acquisitions in the phase */
+  tasks: Array<{ pid: number; comm: string; lockFreeFaults: number; mmapSemAcquisitions: number }>;
 }
 
 /** One row of `mmlab-bench sweep`: one size by one strategy, beside the published figure. */

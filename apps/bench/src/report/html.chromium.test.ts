@@ -167,7 +167,7 @@ describe.skipIf(!HAVE_CHROMIUM)("the HTML report in headless Chromium", () => {
         text: td.textContent ?? "",
       })),
     );
-    expect(cells.length).toBe(run.json.results.length * 13);
+    expect(cells.length).toBe(run.json.results.length * 14);
     for (const r of run.json.results) {
       const get = (field: string) =>
         cells.find((c) => c.strategy === r.strategy && c.field === field);

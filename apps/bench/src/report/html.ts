@@ -26,7 +26,7 @@ export function renderReport(
 ): string {
   const strategies = json.results.map((r) => r.strategy);
   const p = json.context.params;
-  const title = `mmlab-bench: munmap of ${fmtBytes(p.sizeBytes)} under ${strategies.join(" and ") || "no strategy"}`;
+  const title = `mmlab-bench: munmap of ${fmtBytes(p.sizeBytes)} under ${listText(strategies) || "no strategy"}`;
   const body = [
     header(json, title),
     summary(json.results),
@@ -35,7 +35,7 @@ export function renderReport(
     waitsSection(json),
     sweep !== undefined && sweep.rows.length > 0 ? sweepSection(sweep, strategies) : "",
     hungSection(json.results, captures),
-    howToRead(),
+    howToRead(strategies),
   ].join("\n");
   return `<!doctype html>
 <html lang="en">
@@ -54,6 +54,11 @@ ${body}
 </body>
 </html>
 `;
+}
+
+/** "a", "a and b", "a, b and c". */
+function listText(xs: readonly string[]): string {
+  return xs.length <= 2 ? xs.join(" and ") : `${xs.slice(0, -1).join(", ")} and ${xs.at(-1)}`;
 }
 
 function header(json: BenchJson, title: string): string {
@@ -122,6 +127,12 @@ export const RESULT_COLUMNS: readonly Column[] = [
   { head: "fault wait p99", field: "faultWait.p99", value: (r) => r.faultWait.p99, format: fmtNs },
   { head: "fault wait max", field: "faultWait.max", value: (r) => r.faultWait.max, format: fmtNs },
   {
+    head: "faults without mmap_sem",
+    field: "vmaLock.lockFreeFaults",
+    value: (r) => r.vmaLock?.lockFreeFaults,
+    format: fmtInt,
+  },
+  {
     head: "writer wait max",
     field: "writerWait.max",
     value: (r) => r.writerWait.max,
@@ -189,7 +200,9 @@ function resultsSection(json: BenchJson): string {
 
 function timelinesSection(captures: readonly TraceCapture[]): string {
   if (captures.length === 0) return "";
-  const ivs = captures.map(captureIntervals);
+  // mmap_sem only: per-VMA locks (perVmaLock's "vm_lock") are not drawn in these lanes, so a
+  // fault that never touched mmap_sem leaves its lane empty; the results count those faults.
+  const ivs = captures.map((c) => mmapSemOnly(captureIntervals(c)));
   // One zoom width for every strategy, sized from the shortest munmap exclusive hold, so the
   // panels compare like with like.
   const focuses = ivs.map(munmapFocus);
@@ -244,6 +257,10 @@ function legend(): string {
   const item = (cls: string, label: string) =>
     `<li><svg class="key" viewBox="0 0 24 12" aria-hidden="true"><rect class="bar ${cls}" x="0" y="0" width="24" height="12"/></svg>${esc(label)}</li>`;
   return `<ul class="legend">${item("wait", "waits for mmap_sem")}${item("shared", "holds it shared (read)")}${item("exclusive", "holds it exclusively (write)")}<li><svg class="key" viewBox="0 0 24 12" aria-hidden="true"><rect class="span" x="0" y="5" width="24" height="2"/></svg>in a system call</li><li><svg class="key" viewBox="0 0 24 12" aria-hidden="true"><path class="hung" d="M7 1 h10 l-5 7 z"/></svg>hung-task report</li></ul>`;
+}
+
+function mmapSemOnly(iv: CaptureIntervals): CaptureIntervals {
+  return { ...iv, locks: iv.locks.filter((l) => l.lock === "mmap_sem") };
 }
 
 /** The capture's tasks (in its order), plus any pid that only appears in its events. */
@@ -378,9 +395,14 @@ function hungSection(results: readonly BenchResult[], captures: readonly TraceCa
   return `<section id="hung-tasks"><h2>Hung-task watchdog</h2>${items.join("\n")}</section>`;
 }
 
-function howToRead(): string {
+function howToRead(strategies: readonly string[]): string {
+  const later = strategies.filter((s) => s === "v4.20" || s === "v5.8" || s === "perVmaLock");
+  const history =
+    later.length === 0
+      ? ""
+      : `<li>The later designs: <code>v4.20</code> is the patch as merged (downgrade for every munmap), <code>v5.8</code> keeps the write lock when the VMA above the range is a VM_GROWSDOWN stack (the 246c320a8cfe fix), <code>perVmaLock</code> (v6.4) lets page faults take their VMA's own lock: those faults never touch mmap_sem, so the faulters' lanes stay empty and the results count them as "faults without mmap_sem".</li>`;
   return `<section id="how-to-read"><h2>How to read this page</h2>
-<ul>
+<ul>${history}
 <li>Each timeline row is one task. While the munmap holds mmap_sem exclusively (vermillion), every other task that needs it waits (purple). With <code>classic</code> that is the whole munmap; with <code>zapRlock</code> it is the few microseconds it takes to detach the VMAs, after which the zap runs under the shared lock (blue) next to ps and the faults.</li>
 <li>The first panel covers the whole measured phase; microsecond bars are drawn at least one pixel wide there. The zoom panel shows the same rows around the munmap's down_write, where the exclusive hold of <code>zapRlock</code> is visible at full size.</li>
 <li>Hover a bar for its exact times; the data tables under each timeline list the same numbers.</li>
