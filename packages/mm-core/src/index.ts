@@ -11,6 +11,13 @@ export {
   zapCostNs,
 } from "./cost-model.js";
 export {
+  EBADF,
+  ENODEV,
+  EOPNOTSUPP,
+  ETXTBSY,
+  errnoName,
+} from "./errno.js";
+export {
   type ExploreFailure,
   type ExploreOptions,
   type ExploreResult,
@@ -45,10 +52,27 @@ export {
   getUserPages,
   handleMmFault,
 } from "./fault.js";
+export {
+  FdTable,
+  type FileInode,
+  FileRegistry,
+  type MappedFile,
+  major,
+  makedev,
+  minor,
+  NR_OPEN,
+  type OpenFile,
+} from "./file.js";
 export { uprobeRegister, vmaHasUprobes } from "./hooks.js";
 export * from "./layout.js";
+export { type LoadLayoutOptions, loadLayout } from "./load-layout.js";
 export { applyVmaLockFlags, canDoMlock, mlockFixup, sysMlock, sysMunlock } from "./mlock.js";
-export { type MmOptions, MmStruct, type UserfaultfdHooks } from "./mm-struct.js";
+export {
+  type KernelGeneration,
+  type MmOptions,
+  MmStruct,
+  type UserfaultfdHooks,
+} from "./mm-struct.js";
 export {
   accountableMapping,
   archGetUnmappedArea,
@@ -115,6 +139,14 @@ export {
   procPidCmdlineRead,
   VM_STACK_FLAGS,
 } from "./process.js";
+export {
+  formatMapsEntry,
+  type MapsEntry,
+  mapsEntries,
+  mapsEntryOf,
+  parseProcPidMaps,
+  procPidMaps,
+} from "./task-mmu.js";
 export * from "./uapi.js";
 export { MmInvariantError, validateMm } from "./validate.js";
 export {

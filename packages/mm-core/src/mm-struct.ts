@@ -12,18 +12,30 @@ import { RwSemaphore, type RwsemGeneration } from "@mmlab/rwsem";
 import type { Sim } from "@mmlab/sched";
 import { type AnonVma, createVmaTree, type Vma, type VmaTree } from "@mmlab/vma-tree";
 import { type CostModel, costProfile, E5_2680_V4_18 } from "./cost-model.js";
+import { FdTable, type FileRegistry, type MappedFile, type OpenFile } from "./file.js";
 import {
   DEFAULT_MAP_WINDOW,
   DEFAULT_MAX_MAP_COUNT,
   DEFAULT_RLIMITS,
+  MMAP_MIN_ADDR,
   mmapBase,
   PAGE_SIZE,
   type Rlimits,
   STACK_GUARD_GAP,
   taskSizeMax,
 } from "./layout.js";
+import { type LoadLayoutOptions, loadLayout } from "./load-layout.js";
 import type { MunmapStrategy } from "./munmap-strategy.js";
 import { munmapStrategy } from "./munmap-strategy.js";
+import type { MapsEntry } from "./task-mmu.js";
+
+/**
+ * Which kernel's placement and layout rules apply: "v4.19" (the model's default, every
+ * path of the munmap study) or "v6.8" (what a recording on a 6.x machine needs: the maple
+ * tree, mmap_min_addr as the top-down search's floor, THP alignment of PMD-multiple
+ * anonymous mappings, no VM_DENYWRITE). See README "Kernel generations".
+ */
+export type KernelGeneration = "v4.19" | "v6.8";
 
 export interface MmOptions {
   /** VMA tree implementation: "maple" (Linux 6.1+) or "rb" (Linux 4.x). Default "rb". */
@@ -47,6 +59,15 @@ export interface MmOptions {
   stackGuardGap?: number;
   /** CAP_IPC_LOCK: mlock ignores RLIMIT_MEMLOCK. Default false. */
   capIpcLock?: boolean;
+  /** Kernel generation for placement and layout rules; default "v4.19". */
+  generation?: KernelGeneration;
+  /**
+   * sysctl vm.mmap_min_addr in bytes, default 65536 (Debian's CONFIG_DEFAULT_MMAP_MIN_ADDR);
+   * many distributions (and the 6.18 development machine) use 4096.
+   */
+  mmapMinAddr?: number;
+  /** The inode registry to share between processes; default: a new one per mm. */
+  files?: FileRegistry;
 }
 
 let nextAnonVmaId = 1;
@@ -75,6 +96,11 @@ export class MmStruct {
   readonly rlimits: Rlimits;
   readonly stackGuardGap: number;
   capIpcLock: boolean;
+  readonly generation: KernelGeneration;
+  /** sysctl vm.mmap_min_addr. */
+  readonly mmapMinAddr: number;
+  /** The fd table (current->files; one per mm here, as no CLONE_FILES split is modelled). */
+  readonly fdTable: FdTable;
 
   /** Counters of mm/mmap.c, in pages. */
   totalVm = 0;
@@ -95,6 +121,11 @@ export class MmStruct {
    */
   startBrk = 0;
   brk = 0;
+
+  /** mm->start_stack: the VMA holding it is [stack] in /proc/PID/maps. 0 until exec sets it. */
+  startStack = 0;
+  /** The gate VMA /proc/PID/maps ends with ([vsyscall] on x86_64), or null. */
+  gateVma: MapsEntry | null = null;
 
   /** The argument area /proc/PID/cmdline reads (mm->arg_start / arg_end) and its text. */
   argStart = 0;
@@ -117,7 +148,22 @@ export class MmStruct {
     this.munmapStrategy = munmapStrategy(opts.munmap ?? "classic");
     this.mmapSem = new RwSemaphore(sim, { name: "mmap_sem", generation: opts.rwsem ?? "v4.18" });
     this.stackGuardGap = opts.stackGuardGap ?? STACK_GUARD_GAP;
-    this.tree = createVmaTree(opts.tree ?? "rb", { stackGuardGap: this.stackGuardGap });
+    const generation = opts.generation ?? "v4.19";
+    if (generation !== "v4.19" && generation !== "v6.8") {
+      throw new RangeError(
+        `@mmlab/mm-core: generation must be "v4.19" or "v6.8", got ${String(generation)}`,
+      );
+    }
+    this.generation = generation;
+    const minAddr = opts.mmapMinAddr ?? MMAP_MIN_ADDR;
+    if (!Number.isSafeInteger(minAddr) || minAddr < 0) {
+      throw new RangeError(`@mmlab/mm-core: mmapMinAddr ${minAddr} is not a non-negative integer`);
+    }
+    // The kernel rounds the sysctl up to a page (mmap_min_addr_handler()).
+    this.mmapMinAddr = Math.ceil(minAddr / PAGE_SIZE) * PAGE_SIZE;
+    this.fdTable = new FdTable(opts.files);
+    const tree = opts.tree ?? (generation === "v6.8" ? "maple" : "rb");
+    this.tree = createVmaTree(tree, { stackGuardGap: this.stackGuardGap });
     this.phys =
       opts.phys ?? new PhysMem(opts.physBytes === undefined ? {} : { bytes: opts.physBytes });
     this.pt = new PageTable(this.phys, { levels });
@@ -154,6 +200,37 @@ export class MmStruct {
   /** update_hiwater_vm() (include/linux/mm.h — v4.19). */
   updateHiwaterVm(): void {
     if (this.hiwaterVm < this.totalVm) this.hiwaterVm = this.totalVm;
+  }
+
+  /**
+   * An open() that returned `fd`: fd now names a new open file description of `file`.
+   * Returns it (the struct file a mapping of this fd points to).
+   */
+  installFile(fd: number, file: OpenFile): MappedFile {
+    return this.fdTable.install(fd, file);
+  }
+
+  /** dup2(oldfd, newfd): both name one open file description (mappings of both merge). 0 or -EBADF. */
+  dupFd(oldfd: number, newfd: number): number {
+    return this.fdTable.dup(oldfd, newfd);
+  }
+
+  /** close(fd): 0 or -EBADF. Existing mappings keep the file. */
+  closeFd(fd: number): number {
+    return this.fdTable.close(fd);
+  }
+
+  /** The open file description `fd` names, or null. */
+  fileOf(fd: number): MappedFile | null {
+    return this.fdTable.get(fd);
+  }
+
+  /**
+   * Installs a starting layout from parsed /proc/PID/maps lines (see load-layout.ts): VMAs
+   * without pages, counters, start_brk / brk / start_stack, the gate VMA. Fresh mm only.
+   */
+  loadLayout(entries: readonly MapsEntry[], opts?: LoadLayoutOptions): void {
+    loadLayout(this, entries, opts);
   }
 
   /** The VMAs, ascending, as an array (for reports and tests). */

@@ -19,8 +19,10 @@ import {
 import { charge, type Op } from "./charge.js";
 import { getUserPages } from "./fault.js";
 import { DEFAULT_MAP_WINDOW, PAGE_SIZE } from "./layout.js";
+import type { LoadLayoutOptions } from "./load-layout.js";
 import { type MmOptions, MmStruct } from "./mm-struct.js";
 import { vmStatAccount } from "./munmap.js";
+import type { MapsEntry } from "./task-mmu.js";
 
 /** VM_STACK_FLAGS on x86_64: VM_GROWSDOWN | VM_DATA_DEFAULT_FLAGS | VM_ACCOUNT. */
 export const VM_STACK_FLAGS = vmFlagsOf(
@@ -47,6 +49,12 @@ export interface ProcessOptions extends MmOptions {
   comm: string;
   /** argv joined by NUL bytes, as /proc/PID/cmdline shows it; default: comm. */
   argv?: readonly string[];
+  /**
+   * A starting layout (parsed /proc/PID/maps lines) instead of the synthetic exec stack and
+   * ELF_BRK_START: see MmStruct.loadLayout(). The argument area is not modelled then.
+   */
+  layout?: readonly MapsEntry[];
+  layoutOptions?: LoadLayoutOptions;
 }
 
 export class Process {
@@ -63,6 +71,10 @@ export class Process {
     this.pid = opts.pid ?? 1000 + sim.tasks.length;
     this.nextTid = this.pid;
     this.mm = new MmStruct(sim, opts);
+    if (opts.layout !== undefined) {
+      this.mm.loadLayout(opts.layout, opts.layoutOptions);
+      return;
+    }
     setupStack(this.mm, opts.argv ?? [opts.comm]);
     this.mm.startBrk = ELF_BRK_START;
     this.mm.brk = ELF_BRK_START;
@@ -94,6 +106,7 @@ function setupStack(mm: MmStruct, argv: readonly string[]): void {
   // argv and envp strings sit at the very top, above the pointers and auxv.
   mm.argEnd = stackTop - 64;
   mm.argStart = mm.argEnd - mm.cmdline.length;
+  mm.startStack = Math.floor(mm.argStart / 8) * 8 - 4096; // the initial %sp, below argv and auxv
   for (
     let page = Math.floor(mm.argStart / PAGE_SIZE) * PAGE_SIZE;
     page < stackTop;
