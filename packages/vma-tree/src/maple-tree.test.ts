@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { EBUSY, EEXIST, EINVAL } from "./errno.js";
+import { NODE_STRIDE } from "./maple/node.js";
 import { MapleTree } from "./maple-tree.js";
 import { MAPLE_MAX } from "./page.js";
 
@@ -374,8 +375,21 @@ describe("MapleTree.validate detects broken invariants", () => {
 
   it("a wrong gap", () => {
     const t = built();
-    t.arena.nodeGaps[t.root * t.arena.nodeSlots] = 12345;
+    t.arena.nodeData[t.arena.gapBase(t.root)] = 12345;
     expect(() => t.validate()).toThrow(/gap\[0\] = 12345/);
+  });
+
+  it("an unused pivot that is not MAPLE_MAX (leaf and internal node)", () => {
+    const t = built();
+    const leaf = t.arena.childAt(t.root, 0);
+    const end = t.arena.leafEnd[leaf] as number;
+    t.arena.leafPivots[leaf * 16 + 15] = 0;
+    expect(end).toBeLessThan(15);
+    expect(() => t.validate()).toThrow(/unused pivot\[15\]/);
+    const u = built();
+    u.arena.nodeData[u.root * NODE_STRIDE + 9] = 7;
+    expect(u.arena.nodeEnd[u.root]).toBeLessThan(9);
+    expect(() => u.validate()).toThrow(/unused pivot\[9\]/);
   });
 
   it("a pivot out of order", () => {

@@ -18,7 +18,8 @@
  * Invariants (checked by validate(), i.e. mt_validate):
  *  1. The root spans [0, MAPLE_MAX]; a node spans [min, max] given by its parent: slot 0
  *     starts at min, slot i at pivot[i-1] + 1, and pivot[end] === max (kept explicitly here;
- *     the kernel leaves it implied when the node is full). Pivots strictly ascend.
+ *     the kernel leaves it implied when the node is full). Pivots strictly ascend; the
+ *     pivots after end hold MAPLE_MAX (the kernel's are 0), so walks probe fixed slots.
  *  2. Every leaf is at the same depth; `height` counts the levels (0 for an empty tree).
  *  3. Leaves have 16 slots; internal nodes 10 (arange64, allocation trees) or 16 (range64).
  *     Non-root nodes hold at least 6 slots (leaf, range64) or 4 (arange64); an internal root

@@ -30,13 +30,23 @@ import type { VmaTree, VmUnmappedAreaInfo } from "./vma-tree.js";
 /** VM_STARTGAP_FLAGS (include/linux/mm.h — v6.8): VM_GROWSDOWN (| VM_SHADOW_STACK, not modelled). */
 const VM_STARTGAP_FLAGS = VM_GROWSDOWN;
 
+// Literal copies for find_vma's hot path: an imported binding can compile to a property
+// load (CommonJS interop getters when run from source), a literal cannot.
+/** 1 / PAGE_SIZE: multiplying by a power of two is exact, so floor(addr * 2^-12) is exact. */
+const PAGE_INV = 1 / 4096;
+/** MAPLE_MAX. */
+const ULONG_MAX = 9007199254740991;
+if (PAGE_INV * PAGE_SIZE !== 1 || ULONG_MAX !== MAPLE_MAX)
+  throw new Error("@mmlab/vma-tree: maple-vma-tree constants");
+const TWO_64 = 2 ** 64;
+
 function pageOf(addr: number, fn: string): number {
-  if (!(addr >= 0) || addr > 2 ** 64) {
+  if (!(addr >= 0) || addr > TWO_64) {
     throw new RangeError(
       `@mmlab/vma-tree: MapleVmaTree.${fn}: address ${addr} is not a user address`,
     );
   }
-  return Math.floor(addr / PAGE_SIZE);
+  return Math.floor(addr * PAGE_INV);
 }
 
 function infoPages(bytes: number, field: string): number {
@@ -77,7 +87,7 @@ export class MapleVmaTree implements VmaTree {
 
   /** mm/mmap.c: find_vma() — v6.8. mt_find(addr, ULONG_MAX): first VMA with vmEnd > addr. */
   findVma(addr: number): Vma | null {
-    return mtFind(this.mt, pageOf(addr, "findVma"), MAPLE_MAX);
+    return mtFind(this.mt, pageOf(addr, "findVma"), ULONG_MAX);
   }
 
   /** mm/mmap.c: find_vma_prev() — v6.8. */

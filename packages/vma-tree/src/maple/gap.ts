@@ -75,13 +75,12 @@ function awalk<T>(
     }
     return -1;
   }
-  const s = a.nodeSlots;
-  const base = node * s;
+  const base = a.gapBase(node);
   const end = a.nodeEnd[node] as number;
   const gaps = a.allocRange;
   for (let i = 0; i <= end && start <= max; i++) {
     const pivot = a.pivotAt(node, i);
-    if (pivot >= min && (!gaps || (a.nodeGaps[base + i] as number) >= size)) {
+    if (pivot >= min && (!gaps || (a.nodeData[base + i] as number) >= size)) {
       const found = awalk(mt, a.childAt(node, i), h - 1, start, min, max, size);
       if (found >= 0) return found;
     }
@@ -115,14 +114,13 @@ function revAwalk<T>(
     }
     return -1;
   }
-  const s = a.nodeSlots;
-  const base = node * s;
+  const base = a.gapBase(node);
   const gaps = a.allocRange;
   for (let i = a.nodeEnd[node] as number; i >= 0; i--) {
     const pivot = a.pivotAt(node, i);
     const start = i > 0 ? a.pivotAt(node, i - 1) + 1 : nodeMin;
     if (pivot < min) return -1;
-    if (start <= max && (!gaps || (a.nodeGaps[base + i] as number) >= size)) {
+    if (start <= max && (!gaps || (a.nodeData[base + i] as number) >= size)) {
       const found = revAwalk(mt, a.childAt(node, i), h - 1, start, min, max, size);
       if (found >= 0) return found;
     }

@@ -1,22 +1,32 @@
 /**
  * Maple-tree node arena (include/linux/maple_tree.h — v6.8): the kernel's 256-byte nodes,
- * laid out as structure-of-arrays so that walks touch only typed arrays.
+ * laid out so that walks touch only typed arrays.
  *
- *   leaves  (maple_leaf_64)            internal nodes (maple_arange_64 / maple_range_64)
- *   leafPivots  Float64Array id*16+i    nodeData     Float64Array id*2S+i     pivots, S = 10 or 16
- *   leafSlots   (T | null)[] id*16+i                 Float64Array id*2S+S+i   child node ids
- *   leafEnd     Uint8Array   id         nodeGaps     Float64Array id*S+i      (arange only)
- *                                       nodeEnd      Uint8Array   id
+ *   leaves  (maple_leaf_64)             internal nodes: nodeData, 32 float64 words (256 bytes)
+ *   leafPivots  Float64Array id*16+i    per node, like struct maple_arange_64 / maple_range_64:
+ *   leafSlots   (T | null)[] id*16+i
+ *   leafEnd     Uint8Array   id           arange64 (S = 10)          range64 (S = 16)
+ *                                         words  0..9   pivot[i]    words  0..15 pivot[i]
+ *   nodeEnd     Uint8Array   id           words 10..19  child id    words 16..31 child id
+ *                                         words 20..29  gap[i]      (no gaps)
  *
- * An internal node's pivots and child ids share one block (nodeData) so that a descent
- * touches one run of cache lines per level, not two arrays.
+ *   cache lines of an arange64 node:  | p0 ... p7 | p8 p9 c0 ... c5 | c6..c9 g0..g3 | g4..g9 |
+ *
+ * Pivots, child ids and gaps share one block, as in the kernel's node: a descent reads the
+ * pivots and the child id from the first two (adjacent) cache lines; a gap search finds the
+ * gaps in the same block. Child ids are small integers stored exactly in float64 words.
+ * Leaf pivots are 16 x 8 = 128 bytes per leaf.
  *
  * Leaves and internal nodes live in two arenas with their own id spaces: every leaf sits at
  * the same depth, so a walk knows from its level which arena a child id refers to (the
  * kernel encodes the node type in the low bits of the pointer instead).
  * `end` is the index of the last used slot (ma_meta_end); pivot[end] always holds the node's
- * maximum, which the kernel leaves implied when a node is full. A freed node has end = FREE_END.
+ * maximum, which the kernel leaves implied when a node is full. The pivots after `end` hold
+ * MAPLE_MAX (the kernel leaves them 0 and bounds its scans by end), so that a walk can find
+ * a slot with four fixed probes without reading `end` (see walk.ts). A freed node has
+ * end = FREE_END.
  */
+import { MAPLE_MAX } from "../page.js";
 
 /** MAPLE_RANGE64_SLOTS: slots of a leaf and of an internal node of a plain range tree. */
 export const MAPLE_RANGE64_SLOTS = 16;
@@ -32,6 +42,8 @@ export const MAPLE_HEIGHT_MAX = 31;
 export const FREE_END = 255;
 
 const INITIAL_NODES = 16;
+/** Float64 words per internal node: 256 bytes, the kernel's node size. */
+export const NODE_STRIDE = 32;
 
 /** Storage for every node of one tree, plus free lists of node ids. */
 export class MapleNodeArena<T> {
@@ -45,10 +57,8 @@ export class MapleNodeArena<T> {
   leafHighWater: number;
   leafFree: number[];
 
-  /** Pivots then child ids of each internal node, stride nodeStride = 2 * nodeSlots. */
+  /** Internal nodes: NODE_STRIDE float64 words each (pivots, child ids, gaps; see above). */
   nodeData: Float64Array;
-  readonly nodeStride: number;
-  nodeGaps: Float64Array;
   nodeEnd: Uint8Array;
   nodeHighWater: number;
   nodeFree: number[];
@@ -56,21 +66,19 @@ export class MapleNodeArena<T> {
   constructor(allocRange: boolean) {
     this.allocRange = allocRange;
     this.nodeSlots = allocRange ? MAPLE_ARANGE64_SLOTS : MAPLE_RANGE64_SLOTS;
-    this.leafPivots = new Float64Array(INITIAL_NODES * MAPLE_RANGE64_SLOTS);
+    this.leafPivots = new Float64Array(INITIAL_NODES * MAPLE_RANGE64_SLOTS).fill(MAPLE_MAX);
     this.leafSlots = [];
     for (let i = 0; i < INITIAL_NODES * MAPLE_RANGE64_SLOTS; i++) this.leafSlots.push(null);
     this.leafEnd = new Uint8Array(INITIAL_NODES).fill(FREE_END);
     this.leafHighWater = 0;
     this.leafFree = [];
-    this.nodeStride = 2 * this.nodeSlots;
-    this.nodeData = new Float64Array(INITIAL_NODES * this.nodeStride);
-    this.nodeGaps = new Float64Array(allocRange ? INITIAL_NODES * this.nodeSlots : 0);
+    this.nodeData = new Float64Array(INITIAL_NODES * NODE_STRIDE).fill(MAPLE_MAX);
     this.nodeEnd = new Uint8Array(INITIAL_NODES).fill(FREE_END);
     this.nodeHighWater = 0;
     this.nodeFree = [];
   }
 
-  /** mas_alloc_nodes() for one leaf: a free id, its end set to 0. */
+  /** mas_alloc_nodes() for one leaf: a free id, its end set to 0, its pivots MAPLE_MAX. */
   allocLeaf(): number {
     let id = this.leafFree.pop();
     if (id === undefined) {
@@ -78,10 +86,12 @@ export class MapleNodeArena<T> {
       if (id >= this.leafEnd.length) this.growLeaves();
     }
     this.leafEnd[id] = 0;
+    const base = id * MAPLE_RANGE64_SLOTS;
+    this.leafPivots.fill(MAPLE_MAX, base, base + MAPLE_RANGE64_SLOTS);
     return id;
   }
 
-  /** mas_alloc_nodes() for one internal node. */
+  /** mas_alloc_nodes() for one internal node (pivots MAPLE_MAX). */
   allocNode(): number {
     let id = this.nodeFree.pop();
     if (id === undefined) {
@@ -89,6 +99,8 @@ export class MapleNodeArena<T> {
       if (id >= this.nodeEnd.length) this.growNodes();
     }
     this.nodeEnd[id] = 0;
+    const base = id * NODE_STRIDE;
+    this.nodeData.fill(MAPLE_MAX, base, base + this.nodeSlots);
     return id;
   }
 
@@ -108,19 +120,24 @@ export class MapleNodeArena<T> {
 
   /** Pivot i of internal node id. */
   pivotAt(id: number, i: number): number {
-    return this.nodeData[id * this.nodeStride + i] as number;
+    return this.nodeData[id * NODE_STRIDE + i] as number;
   }
 
   /** Child i of internal node id. */
   childAt(id: number, i: number): number {
-    return (this.nodeData[id * this.nodeStride + this.nodeSlots + i] as number) | 0;
+    return (this.nodeData[id * NODE_STRIDE + this.nodeSlots + i] as number) | 0;
   }
 
   /** Set slot i of internal node id. */
   setNodeSlot(id: number, i: number, pivot: number, child: number): void {
-    const d = id * this.nodeStride + i;
+    const d = id * NODE_STRIDE + i;
     this.nodeData[d] = pivot;
     this.nodeData[d + this.nodeSlots] = child;
+  }
+
+  /** Word of gap 0 of internal node id (arange64 only): gap i is at gapBase(id) + i. */
+  gapBase(id: number): number {
+    return id * NODE_STRIDE + 2 * this.nodeSlots;
   }
 
   /** Nodes in use (leaves, internal). */
@@ -134,7 +151,7 @@ export class MapleNodeArena<T> {
 
   private growLeaves(): void {
     const n = this.leafEnd.length * 2;
-    const pivots = new Float64Array(n * MAPLE_RANGE64_SLOTS);
+    const pivots = new Float64Array(n * MAPLE_RANGE64_SLOTS).fill(MAPLE_MAX);
     pivots.set(this.leafPivots);
     this.leafPivots = pivots;
     const end = new Uint8Array(n).fill(FREE_END);
@@ -146,15 +163,9 @@ export class MapleNodeArena<T> {
 
   private growNodes(): void {
     const n = this.nodeEnd.length * 2;
-    const s = this.nodeSlots;
-    const data = new Float64Array(n * this.nodeStride);
+    const data = new Float64Array(n * NODE_STRIDE).fill(MAPLE_MAX);
     data.set(this.nodeData);
     this.nodeData = data;
-    if (this.allocRange) {
-      const gaps = new Float64Array(n * s);
-      gaps.set(this.nodeGaps);
-      this.nodeGaps = gaps;
-    }
     const end = new Uint8Array(n).fill(FREE_END);
     end.set(this.nodeEnd);
     this.nodeEnd = end;

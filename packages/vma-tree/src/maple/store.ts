@@ -28,6 +28,7 @@ import {
   MAPLE_RANGE64_MIN,
   MAPLE_RANGE64_SLOTS,
   type MapleNodeArena,
+  NODE_STRIDE,
 } from "./node.js";
 import { type MapleRootState, masWalk, walkPos } from "./walk.js";
 
@@ -229,8 +230,7 @@ function pathWalk<T>(
 ): void {
   const a = mt.arena;
   const s = a.nodeSlots;
-  const stride = a.nodeStride;
-  const data = a.nodeData;
+  const d = a.nodeData;
   let node = mt.root;
   let min = 0;
   let max = MAPLE_MAX;
@@ -238,22 +238,22 @@ function pathWalk<T>(
     nodes[h] = node;
     mins[h] = min;
     maxs[h] = max;
-    const base = node * stride;
-    let i = base;
-    while ((data[i] as number) < index) i++;
-    offs[h] = i - base;
-    if (i > base) min = (data[i - 1] as number) + 1;
-    max = data[i] as number;
-    node = (data[i + s] as number) | 0; // int32 ids keep index arithmetic in small integers
+    const b = node * NODE_STRIDE;
+    let i = b;
+    while ((d[i] as number) < index) i++;
+    offs[h] = i - b;
+    if (i > b) min = (d[i - 1] as number) + 1;
+    max = d[i] as number;
+    node = (d[i + s] as number) | 0;
   }
   nodes[0] = node;
   mins[0] = min;
   maxs[0] = max;
   const lp = a.leafPivots;
-  const base = node * LEAF_SLOTS;
-  let i = base;
+  const b = node * LEAF_SLOTS;
+  let i = b;
   while ((lp[i] as number) < index) i++;
-  offs[0] = i - base;
+  offs[0] = i - b;
 }
 
 /** Last used slot of a node at level h. */
@@ -344,9 +344,9 @@ function appendNode<T>(a: MapleNodeArena<T>, h: number, id: number): void {
       pushRange(a.leafPivots[base + i] as number, a.leafSlots[base + i]);
     return;
   }
-  const base = id * a.nodeSlots;
+  const gb = a.gapBase(id);
   for (let i = 0; i <= end; i++) {
-    const gap = a.allocRange ? (a.nodeGaps[base + i] as number) : 0;
+    const gap = a.allocRange ? (a.nodeData[gb + i] as number) : 0;
     pushChild(a.pivotAt(id, i), a.childAt(id, i), gap);
   }
 }
@@ -410,17 +410,22 @@ function writeNode<T>(
       if (entry === null && pivot - start + 1 > gap) gap = pivot - start + 1;
       start = pivot + 1;
     }
-    for (let k = newEnd + 1; k <= oldEnd; k++) ls[base + k] = null; // let stale entries be collected
+    for (let k = newEnd + 1; k <= oldEnd; k++) {
+      lp[base + k] = MAPLE_MAX; // unused pivots stay MAPLE_MAX (see node.ts)
+      ls[base + k] = null; // let stale entries be collected
+    }
     a.leafEnd[id] = newEnd;
     return gap;
   }
-  const base = id * a.nodeSlots;
   for (let k = from; k < to; k++)
     a.setNodeSlot(id, k - from, bPivot[k] as number, bChild[k] as number);
+  const pb = id * NODE_STRIDE;
+  a.nodeData.fill(MAPLE_MAX, pb + newEnd + 1, pb + a.nodeSlots); // unused pivots: MAPLE_MAX
   if (a.allocRange) {
+    const gb = a.gapBase(id);
     for (let k = from; k < to; k++) {
       const g = bGap[k] as number;
-      a.nodeGaps[base + k - from] = g;
+      a.nodeData[gb + k - from] = g;
       if (g > gap) gap = g;
     }
   }
@@ -430,11 +435,11 @@ function writeNode<T>(
 
 /** Largest gap recorded in an internal node (ma_max_gap). */
 function maxGapOf<T>(a: MapleNodeArena<T>, id: number): number {
-  const base = id * a.nodeSlots;
+  const gb = a.gapBase(id);
   const end = a.nodeEnd[id] as number;
   let gap = 0;
   for (let i = 0; i <= end; i++) {
-    const g = a.nodeGaps[base + i] as number;
+    const g = a.nodeData[gb + i] as number;
     if (g > gap) gap = g;
   }
   return gap;
@@ -451,9 +456,9 @@ function masUpdateGap<T>(mt: MapleRootState<T>, h: number, gap: number): void {
   let g = gap;
   for (let j = h + 1; j < mt.levels; j++) {
     const parent = lNode[j] as number;
-    const i = parent * a.nodeSlots + (lOff[j] as number);
-    if (a.nodeGaps[i] === g) return;
-    a.nodeGaps[i] = g;
+    const i = a.gapBase(parent) + (lOff[j] as number);
+    if (a.nodeData[i] === g) return;
+    a.nodeData[i] = g;
     g = maxGapOf(a, parent);
   }
 }
@@ -580,21 +585,20 @@ function rebuildWindow<T>(mt: MapleRootState<T>): void {
       continue;
     }
     // b' = parent slots left of the window, the new nodes, parent slots right of it.
-    const s = a.nodeSlots;
     const lParent = lNode[h + 1] as number;
     const rParent = rNode[h + 1] as number;
     bCount = 0;
-    let base = lParent * s;
+    let base = a.gapBase(lParent);
     for (let i = 0; i < (lOff[h + 1] as number); i++) {
-      const gap = a.allocRange ? (a.nodeGaps[base + i] as number) : 0;
+      const gap = a.allocRange ? (a.nodeData[base + i] as number) : 0;
       pushChild(a.pivotAt(lParent, i), a.childAt(lParent, i), gap);
     }
     for (let i = 0; i < k; i++)
       pushChild(newMax[i] as number, newId[i] as number, newGap[i] as number);
-    base = rParent * s;
+    base = a.gapBase(rParent);
     const rEnd = a.nodeEnd[rParent] as number;
     for (let i = (rOff[h + 1] as number) + 1; i <= rEnd; i++) {
-      const gap = a.allocRange ? (a.nodeGaps[base + i] as number) : 0;
+      const gap = a.allocRange ? (a.nodeData[base + i] as number) : 0;
       pushChild(a.pivotAt(rParent, i), a.childAt(rParent, i), gap);
     }
     bMin = lMin[h + 1] as number;

@@ -58,7 +58,7 @@ function validateNode<T>(
   const minOcc = a.allocRange ? MAPLE_ARANGE64_MIN : MAPLE_RANGE64_MIN;
   if (!isRoot && end + 1 < minOcc) fail(`${where}: ${end + 1} slots, below the minimum ${minOcc}`);
   st.nodes++;
-  const base = node * a.nodeSlots;
+  const base = a.gapBase(node);
   let start = min;
   let maxGap = 0;
   for (let i = 0; i <= end; i++) {
@@ -66,9 +66,9 @@ function validateNode<T>(
     if (pivot < start) fail(`${where}: pivot[${i}] = ${pivot} not above ${start - 1}`);
     if (pivot > max) fail(`${where}: pivot[${i}] = ${pivot} beyond the node maximum`);
     const childGap = validateNode(mt, st, a.childAt(node, i), h - 1, start, pivot, false);
-    if (a.allocRange && a.nodeGaps[base + i] !== childGap) {
+    if (a.allocRange && a.nodeData[base + i] !== childGap) {
       fail(
-        `${where}: gap[${i}] = ${a.nodeGaps[base + i]} but the child's largest gap is ${childGap}`,
+        `${where}: gap[${i}] = ${a.nodeData[base + i]} but the child's largest gap is ${childGap}`,
       );
     }
     if (childGap > maxGap) maxGap = childGap;
@@ -76,6 +76,9 @@ function validateNode<T>(
   }
   if (a.pivotAt(node, end) !== max)
     fail(`${where}: last pivot ${a.pivotAt(node, end)} is not the node maximum`);
+  for (let i = end + 1; i < a.nodeSlots; i++) {
+    if (a.pivotAt(node, i) !== MAPLE_MAX) fail(`${where}: unused pivot[${i}] is not MAPLE_MAX`);
+  }
   return maxGap;
 }
 
@@ -118,6 +121,7 @@ function validateLeaf<T>(
     fail(`${where}: last pivot ${a.leafPivots[base + end]} is not the node maximum`);
   for (let i = end + 1; i < MAPLE_RANGE64_SLOTS; i++) {
     if (a.leafSlots[base + i] !== null) fail(`${where}: stale entry in unused slot ${i}`);
+    if (a.leafPivots[base + i] !== MAPLE_MAX) fail(`${where}: unused pivot[${i}] is not MAPLE_MAX`);
   }
   return maxGap;
 }

@@ -1,10 +1,22 @@
 /**
  * Read-side walks of the maple tree (lib/maple_tree.c — v6.8): mtree_load, mas_walk, mt_find,
- * mas_find_rev. Each is a tight descent over typed arrays: at every level scan the pivots
- * until the first one >= index (pivot[end] holds the node maximum, so the scan always stops).
+ * mas_find_rev. Each is a tight descent over typed arrays, with no allocation and no call per
+ * level. At every level the slot holding `index` (the first pivot >= index) is found with
+ * four fixed probes, 8/4/2/1 in a leaf and 5/3/1/1 in a 10-slot arange64 node: pivots after
+ * `end` are MAPLE_MAX, so the probes need no bound. The probes compile to well-predicted
+ * branches, so the CPU runs ahead into the child while the pivots load; a linear scan pays a
+ * mispredicted exit per level instead. Index arithmetic is kept in int32 (`| 0`).
  */
 import { MAPLE_MAX } from "../page.js";
-import { MAPLE_RANGE64_SLOTS, type MapleNodeArena } from "./node.js";
+import { MAPLE_RANGE64_SLOTS, type MapleNodeArena, NODE_STRIDE } from "./node.js";
+
+// Module-local copies of node.ts constants for the hot loops: an imported binding can
+// compile to a property load (CommonJS interop getters under tsx/esbuild), a literal cannot.
+/** log2(NODE_STRIDE): a node's first word is `id << NODE_SHIFT`, int32 for ids < 2^26. */
+const NODE_SHIFT = 5;
+/** Word distance from pivot i to child i in an arange64 node (MAPLE_ARANGE64_SLOTS). */
+const ARANGE_CHILD = 10;
+if (1 << NODE_SHIFT !== NODE_STRIDE) throw new Error("@mmlab/vma-tree: NODE_SHIFT");
 
 /** The tree fields a walk needs (MapleTree implements it). */
 export interface MapleRootState<T> {
@@ -36,19 +48,50 @@ export function mtreeLoad<T>(mt: MapleRootState<T>, index: number): T | null {
   const a = mt.arena;
   let node = mt.root;
   if (mt.levels > 1) {
-    const s = a.nodeSlots;
-    const stride = a.nodeStride;
-    const data = a.nodeData;
-    for (let h = mt.levels - 1; h > 0; h--) {
-      let i = node * stride;
-      while ((data[i] as number) < index) i++;
-      node = (data[i + s] as number) | 0; // int32 ids keep index arithmetic in small integers
+    if (!a.allocRange) node = range64Descend(a, node, mt.levels, index);
+    else {
+      const d = a.nodeData;
+      for (let h = mt.levels - 1; h > 0; h--) {
+        const b = node << NODE_SHIFT;
+        let i = (d[(b + 4) | 0] as number) < index ? (b + 5) | 0 : b;
+        i = (d[(i + 2) | 0] as number) < index ? (i + 3) | 0 : i;
+        i = (d[i] as number) < index ? (i + 1) | 0 : i;
+        i = (d[i] as number) < index ? (i + 1) | 0 : i;
+        node = (d[(i + ARANGE_CHILD) | 0] as number) | 0; // child ids sit after the pivots
+      }
     }
   }
-  const lp = a.leafPivots;
-  let i = node * MAPLE_RANGE64_SLOTS;
-  while ((lp[i] as number) < index) i++;
+  const p = a.leafPivots;
+  const b = node << 4; // node * MAPLE_RANGE64_SLOTS
+  let i = (p[(b + 7) | 0] as number) < index ? (b + 8) | 0 : b;
+  i = (p[(i + 3) | 0] as number) < index ? (i + 4) | 0 : i;
+  i = (p[(i + 1) | 0] as number) < index ? (i + 2) | 0 : i;
+  i = (p[i] as number) < index ? (i + 1) | 0 : i;
   return a.leafSlots[i] as T | null;
+}
+
+/**
+ * The descent through the 16-slot range64 nodes of a tree without gap tracking (probes
+ * 8/4/2/1); returns the leaf holding index. Kept out of the arange64 walks above and below,
+ * which are written out in full because a descent split across a call runs markedly slower.
+ */
+function range64Descend<T>(
+  a: MapleNodeArena<T>,
+  root: number,
+  levels: number,
+  index: number,
+): number {
+  const d = a.nodeData;
+  let node = root;
+  for (let h = levels - 1; h > 0; h--) {
+    const b = node << NODE_SHIFT;
+    let i = (d[(b + 7) | 0] as number) < index ? (b + 8) | 0 : b;
+    i = (d[(i + 3) | 0] as number) < index ? (i + 4) | 0 : i;
+    i = (d[(i + 1) | 0] as number) < index ? (i + 2) | 0 : i;
+    i = (d[i] as number) < index ? (i + 1) | 0 : i;
+    node = (d[(i + 16) | 0] as number) | 0;
+  }
+  return node;
 }
 
 /**
@@ -60,15 +103,14 @@ export function masWalk<T>(mt: MapleRootState<T>, index: number): T | null {
   let node = mt.root;
   let min = 0;
   if (mt.levels > 1) {
+    const d = a.nodeData;
     const s = a.nodeSlots;
-    const stride = a.nodeStride;
-    const data = a.nodeData;
     for (let h = mt.levels - 1; h > 0; h--) {
-      const base = node * stride;
-      let i = base;
-      while ((data[i] as number) < index) i++;
-      if (i > base) min = (data[i - 1] as number) + 1;
-      node = (data[i + s] as number) | 0; // int32 ids keep index arithmetic in small integers
+      const b = node * NODE_STRIDE;
+      let i = b;
+      while ((d[i] as number) < index) i++;
+      if (i > b) min = (d[i - 1] as number) + 1;
+      node = (d[i + s] as number) | 0;
     }
   }
   const lp = a.leafPivots;
@@ -84,33 +126,52 @@ export function masWalk<T>(mt: MapleRootState<T>, index: number): T | null {
 
 /**
  * lib/maple_tree.c: mt_find() — v6.8. Lowest entry intersecting [index, max]: the hot path
- * of find_vma, so it only descends (no bounds kept, nothing written). A NULL range is always
- * followed by an entry (NULL ranges are coalesced), so at most one step or one more walk.
+ * of find_vma, so it only descends (no bounds kept, nothing written), the same descent as
+ * mtreeLoad. A NULL range is always followed by an entry (NULL ranges are coalesced), so at
+ * most one step or one more walk.
  */
 export function mtFind<T>(mt: MapleRootState<T>, index: number, max: number): T | null {
-  if (index > max) return null;
   const a = mt.arena;
+  if (index > max || !a.allocRange) return mtFindSlow(mt, index, max);
+  const d = a.nodeData;
   let node = mt.root;
-  if (mt.levels > 1) {
-    const s = a.nodeSlots;
-    const stride = a.nodeStride;
-    const data = a.nodeData;
-    for (let h = mt.levels - 1; h > 0; h--) {
-      let i = node * stride;
-      while ((data[i] as number) < index) i++;
-      node = (data[i + s] as number) | 0; // int32 ids keep index arithmetic in small integers
-    }
+  for (let h = mt.levels - 1; h > 0; h--) {
+    const b = node << NODE_SHIFT;
+    let i = (d[(b + 4) | 0] as number) < index ? (b + 5) | 0 : b;
+    i = (d[(i + 2) | 0] as number) < index ? (i + 3) | 0 : i;
+    i = (d[i] as number) < index ? (i + 1) | 0 : i;
+    i = (d[i] as number) < index ? (i + 1) | 0 : i;
+    node = (d[(i + ARANGE_CHILD) | 0] as number) | 0;
   }
-  const lp = a.leafPivots;
-  let i = node * MAPLE_RANGE64_SLOTS;
-  while ((lp[i] as number) < index) i++;
+  const p = a.leafPivots;
+  const b = node << 4; // node * MAPLE_RANGE64_SLOTS
+  let i = (p[(b + 7) | 0] as number) < index ? (b + 8) | 0 : b;
+  i = (p[(i + 3) | 0] as number) < index ? (i + 4) | 0 : i;
+  i = (p[(i + 1) | 0] as number) < index ? (i + 2) | 0 : i;
+  i = (p[i] as number) < index ? (i + 1) | 0 : i;
   const entry = a.leafSlots[i] as T | null;
   if (entry !== null) return entry;
-  const gapLast = lp[i] as number;
-  if (gapLast >= max || gapLast === MAPLE_MAX) return null;
-  if (i < node * MAPLE_RANGE64_SLOTS + (a.leafEnd[node] as number))
-    return a.leafSlots[i + 1] as T | null;
-  return mtFind(mt, gapLast + 1, max);
+  if (i < b + (a.leafEnd[node] as number)) {
+    const gapLast = p[i] as number;
+    return gapLast < max ? (a.leafSlots[i + 1] as T | null) : null;
+  }
+  return mtFindSlow(mt, index, max); // NULL at the end of a leaf: rare
+}
+
+/**
+ * mt_find() by mas_walk steps: for trees without gap tracking, for the walk past a NULL
+ * ending a leaf, and an empty window. Kept apart so that the hot descent above stays small
+ * (it is inlined into find_vma's callers) and free of recursion.
+ */
+function mtFindSlow<T>(mt: MapleRootState<T>, index: number, max: number): T | null {
+  for (let from = index; from <= max; ) {
+    const entry = masWalk(mt, from);
+    if (entry !== null) return entry;
+    const gapLast = walkPos.max;
+    if (gapLast >= max || gapLast === MAPLE_MAX) return null;
+    from = gapLast + 1; // a NULL range is always followed by an entry
+  }
+  return null;
 }
 
 /** mt_find() that also fills {@link walkPos} with the found entry's range (for cursors). */
