@@ -2,10 +2,12 @@
 /**
  * mmlab-bench: the 320 GB munmap experiment of "mm: mmap: zap pages with read mmap_sem in
  * munmap" (Yang Shi, linux-mm 2018), `sweep` over sizes, the `hung-task` scenario, `history`
- * (five munmap designs side by side) and `explore` (the schedule explorer).
+ * (five munmap designs side by side), `explore` (the schedule explorer) and `replay` (a real
+ * program's strace log through mm-core, checked against the kernel's return values and maps).
  * `main()` takes argv and an IO object, so tests run it in-process; exit codes: 0 ok,
  * 1 runtime failure (and, for `explore`, a schedule that broke an invariant, like a test
- * runner), 2 bad flags or values (one line on stderr with a usage hint).
+ * runner; for `replay`, a return value or layout that differs from the recording), 2 bad
+ * flags, values or input files (one line on stderr with a usage hint).
  */
 import { realpathSync } from "node:fs";
 import { pathToFileURL } from "node:url";
@@ -42,6 +44,8 @@ import {
 } from "./params.js";
 import { createProgress } from "./progress.js";
 import { renderHeader, renderRunText, renderSimFigures } from "./render-text.js";
+import { renderReplay, runReplayCommand } from "./replay/command.js";
+import { ReplayInputError } from "./replay/strace.js";
 import { renderSweepTable, runSweep, sweepJobs } from "./sweep.js";
 import type { BenchJson, HungTaskResult, TraceCapture } from "./types.js";
 
@@ -97,11 +101,25 @@ interface RawOptions {
   jitter?: string;
   shuffleTies?: boolean;
   cost?: string;
+  // replay
+  maps?: string;
+  expectMaps?: string[];
+  generation?: string;
+  mmapMinAddr?: string;
 }
 
 type OptionName = Exclude<
   keyof RawOptions,
-  "scenario" | "strategy" | "schedules" | "jitter" | "shuffleTies" | "cost"
+  | "scenario"
+  | "strategy"
+  | "schedules"
+  | "jitter"
+  | "shuffleTies"
+  | "cost"
+  | "maps"
+  | "expectMaps"
+  | "generation"
+  | "mmapMinAddr"
 >;
 
 const OPTION_SPECS: Record<OptionName, [flags: string, help: string]> = {
@@ -200,7 +218,7 @@ function positive(ns: number, flag: string, text: string | undefined): number {
 }
 
 export async function main(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
-  const commands = ["sweep", "hung-task", "history", "explore"];
+  const commands = ["sweep", "hung-task", "history", "explore", "replay"];
   /** set by a command whose outcome is not plain success (explore) */
   let exitCode = 0;
   const first = argv[0];
@@ -313,6 +331,39 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
       exitCode = runExploreCommand(o, io);
     });
 
+  program
+    .command("replay")
+    .description(
+      "replay a program's strace -f -y log through mm-core: check every return value against the recording and the final layout against the kernel's /proc/PID/maps; optionally under each munmap strategy",
+    )
+    .argument("<trace>", "strace -f -y log (see apps/bench/fixtures/README.md)")
+    .option("--maps <file>", "/proc/PID/maps of the first process right after its execve")
+    .option(
+      "--expect-maps <[pid=]file>",
+      "final /proc/PID/maps to compare with (the first process, or pid=file); repeatable",
+      (v: string, prev: string[] | undefined) => [...(prev ?? []), v],
+    )
+    .option(
+      "--generation <gen>",
+      "kernel rules that place mappings (v4.19, v6.8, ...; default: the newest mm-core models)",
+    )
+    .option("--mmap-min-addr <bytes>", "vm.mmap_min_addr of the recording machine")
+    .option(
+      "--strategies <list>",
+      "also replay under these munmap strategies (or all) and tabulate mmap_sem holds",
+    )
+    .option("--json", "print the results as one JSON object on stdout")
+    .addHelpText(
+      "after",
+      "\nExit codes: 0 every return value and layout matched, 1 a mismatch (or a call mm-core does\nnot model), 2 bad flags or a malformed/truncated input file (nothing is replayed).",
+    )
+    .action((trace: string, o: RawOptions & { strategies?: string }) => {
+      const { json, exitCode: code } = runReplayCommand(trace, o);
+      if (o.json === true) io.stdout(`${JSON.stringify(json, null, 2)}\n`);
+      else io.stdout(renderReplay(json, colorsFor(io.isTTY, io.env)));
+      exitCode = code;
+    });
+
   try {
     await program.parseAsync([...argv], { from: "user" });
     return exitCode;
@@ -322,7 +373,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
       io.stderr(usageLine(err.message, hint));
       return 2;
     }
-    if (err instanceof UsageError) {
+    if (err instanceof UsageError || err instanceof ReplayInputError) {
       io.stderr(usageLine(err.message, hint));
       return 2;
     }
