@@ -1,6 +1,7 @@
 /**
- * brk(2) (mm/mmap.c sys_brk(), do_brk_flags() — v4.19 and v4.20): the heap is one VMA that
- * starts at mm->start_brk and ends at PAGE_ALIGN(mm->brk).
+ * brk(2) (mm/mmap.c sys_brk(), do_brk_flags() — v4.19 and v4.20; v6.8's merge rule under
+ * the v6.8 / v6.18 generations): the heap is one VMA that starts at mm->start_brk and ends
+ * at PAGE_ALIGN(mm->brk).
  *
  *   start_brk                 oldbrk          newbrk
  *   |========= [heap] ========|-- grow: do_brk_flags(oldbrk, newbrk - oldbrk) -->|
@@ -14,6 +15,7 @@
  */
 import { traced } from "@mmlab/sched";
 import {
+  canVmaMergeAfter,
   VM_ACCOUNT,
   VM_LOCKED,
   VM_MAYEXEC,
@@ -93,7 +95,25 @@ export function* doBrkFlags(
     yield* vmaStartWrite(mm, prev); // 6.x do_brk_flags() write-locks the VMA it extends
   }
   yield* charge(mm.cost.vmaInsert);
-  let vma = vmaMerge(mm, prev, addr, addr + len, flags, null, null, addr / PAGE_SIZE, null, null);
+  let vma: Vma | null;
+  if (mm.generation === "v4.19") {
+    vma = vmaMerge(mm, prev, addr, addr + len, flags, null, null, addr / PAGE_SIZE, null, null);
+  } else {
+    // 6.x: sys_brk() passes vma_prev_limit(start_brk), so only a VMA of the heap itself is
+    // extended (never the bss below start_brk, never the VMA above): recorded on 6.18,
+    // ls's one-page bss and its [heap] stay two VMAs.
+    vma = null;
+    if (
+      prev !== null &&
+      prev.vmEnd === addr &&
+      prev.vmStart >= mm.startBrk &&
+      prev.vmPolicy === null &&
+      canVmaMergeAfter(prev, flags, null, null, addr / PAGE_SIZE, null)
+    ) {
+      mm.tree.adjust(prev, prev.vmStart, addr + len, prev.vmPgoff);
+      vma = prev;
+    }
+  }
   if (vma === null) {
     vma = new Vma({ vmStart: addr, vmEnd: addr + len, vmFlags: flags, vmPgoff: addr / PAGE_SIZE });
     mm.tree.insert(vma);

@@ -22,7 +22,9 @@ import {
 } from "@mmlab/vma-tree";
 import { charge, type Op } from "./charge.js";
 import { EFAULT, ENOMEM, EPERM } from "./errno.js";
-import { MMAP_MIN_ADDR, PAGE_SIZE } from "./layout.js";
+import type { MappedFile } from "./file.js";
+import { isRegularFile } from "./file.js";
+import { PAGE_SIZE } from "./layout.js";
 import type { MmStruct } from "./mm-struct.js";
 import { mayExpandVm, securityVmEnoughMemoryMm } from "./mmap.js";
 import { vmStatAccount } from "./munmap.js";
@@ -78,7 +80,7 @@ export function accessError(vma: Vma, access: FaultAccess): boolean {
  */
 export function expandDownwards(mm: MmStruct, vma: Vma, address: number): number {
   address = Math.floor(address / PAGE_SIZE) * PAGE_SIZE;
-  if (address < MMAP_MIN_ADDR) return -EPERM;
+  if (address < mm.mmapMinAddr) return -EPERM;
   // Enforce stack_guard_gap against a non-stack neighbour that is accessible.
   const prev = mm.tree.vmaPrev(vma);
   if (
@@ -136,8 +138,21 @@ export function* handleMmFault(
     // A present entry: only a write to a read-only one has work to do (do_wp_page).
     if (!access.write || (pt.pteValue(page) & 2n) !== 0n) return 0;
     yield* charge(mm.cost.anonFault);
+    if (vmFlagsHas(vma.vmFlags, VM_SHARED)) {
+      // wp_page_shared(): the page cache page itself becomes writable; no copy.
+      pt.changeProtection(page, page + PAGE_SIZE, {
+        write: true,
+        exec: vmFlagsHas(vma.vmFlags, VM_EXEC),
+      });
+      return 0;
+    }
+    // wp_page_copy() for a file page or the zero page, wp_page_reuse() for an exclusive anon page.
     const r = pt.doWpPage(page);
+    if (r === 0 && vma.anonVma === null) vma.anonVma = mm.newAnonVma();
     return r === -ENOMEM ? FAULT_OOM : 0;
+  }
+  if (vma.vmFile !== null && isRegularFile(vma.vmFile)) {
+    return yield* doFileFault(mm, vma, page, access);
   }
   const shared = vmFlagsHas(vma.vmFlags, VM_SHARED);
   if (shared && vma.vmFile === null) return FAULT_SIGBUS; // do_anonymous_page: no vm_ops
@@ -161,6 +176,40 @@ export function* handleMmFault(
   }
   if (!access.write) return pt.mapZeroPage(page) === -ENOMEM ? FAULT_OOM : 0;
   return pt.mapAnonPage(page, vmFlagsHas(vma.vmFlags, VM_WRITE)) === -ENOMEM ? FAULT_OOM : 0;
+}
+
+/**
+ * mm/memory.c: do_fault() — v4.19, a page of a regular file not mapped yet: beyond the page
+ * holding EOF is SIGBUS (filemap_fault); a read fault maps the page-cache page read-only
+ * (do_read_fault: a later write to a private mapping copies it, to a shared one makes it
+ * writable); a write fault to a private mapping maps a private anonymous copy
+ * (do_cow_fault), to a shared one the page-cache page writable and dirty (do_shared_fault).
+ * The page cache is not modelled: each fault allocates a "file" frame (MM_FILEPAGES) that
+ * the zap frees again.
+ */
+function* doFileFault(mm: MmStruct, vma: Vma, page: number, access: FaultAccess): Op<FaultResult> {
+  const pt = mm.pt;
+  const file = vma.vmFile as MappedFile;
+  const pgoff = vma.vmPgoff + (page - vma.vmStart) / PAGE_SIZE;
+  if (pgoff >= Math.ceil(file.inode.size / PAGE_SIZE)) return FAULT_SIGBUS;
+  const shared = vmFlagsHas(vma.vmFlags, VM_SHARED);
+  const cow = access.write === true && !shared;
+  if (pt.pteAlloc(page) !== 0) return FAULT_OOM;
+  const ref = pt.tableRef(page, "pte");
+  if (cow && vma.anonVma === null) vma.anonVma = mm.newAnonVma(); // anon_vma_prepare()
+  yield* charge(mm.cost.anonFault);
+  pt.checkRef(ref);
+  if (pt.followPage(page) >= 0) return 0; // another thread mapped it meanwhile
+  if (cow) return pt.mapAnonPage(page, true) === -ENOMEM ? FAULT_OOM : 0;
+  const pfn = mm.phys.allocFrame("file");
+  if (pfn < 0) return FAULT_OOM;
+  const write = access.write === true; // shared here
+  pt.setPteAt(ref, page, pfn, {
+    write,
+    exec: vmFlagsHas(vma.vmFlags, VM_EXEC),
+    dirty: write,
+  });
+  return 0;
 }
 
 /**
@@ -214,7 +263,12 @@ function* doPageFaultLocked(mm: MmStruct, addr: number, access: FaultAccess): Op
   if (vma.vmStart > addr) {
     if (!vmFlagsHas(vma.vmFlags, VM_GROWSDOWN)) return FAULT_SIGSEGV_MAPERR;
     // 4.19 still refuses accesses far below the user stack pointer (removed in 4.20).
-    if ((access.user ?? true) && access.sp !== undefined && addr + 65536 + 32 * 8 < access.sp) {
+    if (
+      mm.generation === "v4.19" &&
+      (access.user ?? true) &&
+      access.sp !== undefined &&
+      addr + 65536 + 32 * 8 < access.sp
+    ) {
       return FAULT_SIGSEGV_MAPERR;
     }
     if (expandStack(mm, vma, addr) !== 0) return FAULT_SIGSEGV_MAPERR;

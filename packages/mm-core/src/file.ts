@@ -55,6 +55,14 @@ export interface MappedFile extends VmFile {
   readonly writable: boolean;
 }
 
+/**
+ * True for a file of a regular filesystem (a MappedFile: ext4, xfs, btrfs, whose
+ * f_op->get_unmapped_area is thp_get_unmapped_area), false for shmem's "/dev/zero (deleted)".
+ */
+export function isRegularFile(file: VmFile): boolean {
+  return (file as Partial<MappedFile>).inode !== undefined;
+}
+
 /** The inodes of a system, one object per (dev, ino); share one between processes. */
 export class FileRegistry {
   private readonly inodes = new Map<string, FileInode>();

@@ -56,6 +56,7 @@ export {
   FdTable,
   type FileInode,
   FileRegistry,
+  isRegularFile,
   type MappedFile,
   major,
   makedev,
@@ -66,6 +67,31 @@ export {
 export { uprobeRegister, vmaHasUprobes } from "./hooks.js";
 export * from "./layout.js";
 export { type LoadLayoutOptions, loadLayout } from "./load-layout.js";
+export {
+  MADV_COLD,
+  MADV_DODUMP,
+  MADV_DOFORK,
+  MADV_DONTDUMP,
+  MADV_DONTFORK,
+  MADV_DONTNEED,
+  MADV_FREE,
+  MADV_HUGEPAGE,
+  MADV_KEEPONFORK,
+  MADV_MERGEABLE,
+  MADV_NOHUGEPAGE,
+  MADV_NORMAL,
+  MADV_PAGEOUT,
+  MADV_POPULATE_READ,
+  MADV_POPULATE_WRITE,
+  MADV_RANDOM,
+  MADV_REMOVE,
+  MADV_SEQUENTIAL,
+  MADV_UNMERGEABLE,
+  MADV_WILLNEED,
+  MADV_WIPEONFORK,
+  sysMadvise,
+  zapPageRange,
+} from "./madvise.js";
 export { applyVmaLockFlags, canDoMlock, mlockFixup, sysMlock, sysMunlock } from "./mlock.js";
 export {
   type KernelGeneration,
@@ -88,6 +114,7 @@ export {
   mmapRegion,
   securityVmEnoughMemoryMm,
   sysMmap,
+  thpGetUnmappedArea,
 } from "./mmap.js";
 export { mprotectFixup, sysMprotect } from "./mprotect.js";
 export {

@@ -31,11 +31,14 @@ import type { MapsEntry } from "./task-mmu.js";
 
 /**
  * Which kernel's placement and layout rules apply: "v4.19" (the model's default, every
- * path of the munmap study) or "v6.8" (what a recording on a 6.x machine needs: the maple
- * tree, mmap_min_addr as the top-down search's floor, THP alignment of PMD-multiple
- * anonymous mappings, no VM_DENYWRITE). See README "Kernel generations".
+ * path of the munmap study), "v6.8" (the maple tree, mmap_min_addr as the top-down
+ * search's floor, THP alignment of anonymous mappings of 2 MiB or more and of regular
+ * files, MAP_STACK → VM_NOHUGEPAGE, no VM_DENYWRITE, no "below %sp" fault check) or
+ * "v6.18" (v6.8 with the later THP rule: anonymous mappings aligned only when their length
+ * is a multiple of 2 MiB and no hint was given; what a recording on this machine needs).
+ * See README "Kernel generations".
  */
-export type KernelGeneration = "v4.19" | "v6.8";
+export type KernelGeneration = "v4.19" | "v6.8" | "v6.18";
 
 export interface MmOptions {
   /** VMA tree implementation: "maple" (Linux 6.1+) or "rb" (Linux 4.x). Default "rb". */
@@ -149,9 +152,9 @@ export class MmStruct {
     this.mmapSem = new RwSemaphore(sim, { name: "mmap_sem", generation: opts.rwsem ?? "v4.18" });
     this.stackGuardGap = opts.stackGuardGap ?? STACK_GUARD_GAP;
     const generation = opts.generation ?? "v4.19";
-    if (generation !== "v4.19" && generation !== "v6.8") {
+    if (generation !== "v4.19" && generation !== "v6.8" && generation !== "v6.18") {
       throw new RangeError(
-        `@mmlab/mm-core: generation must be "v4.19" or "v6.8", got ${String(generation)}`,
+        `@mmlab/mm-core: generation must be "v4.19", "v6.8" or "v6.18", got ${String(generation)}`,
       );
     }
     this.generation = generation;
@@ -162,7 +165,7 @@ export class MmStruct {
     // The kernel rounds the sysctl up to a page (mmap_min_addr_handler()).
     this.mmapMinAddr = Math.ceil(minAddr / PAGE_SIZE) * PAGE_SIZE;
     this.fdTable = new FdTable(opts.files);
-    const tree = opts.tree ?? (generation === "v6.8" ? "maple" : "rb");
+    const tree = opts.tree ?? (generation === "v4.19" ? "rb" : "maple");
     this.tree = createVmaTree(tree, { stackGuardGap: this.stackGuardGap });
     this.phys =
       opts.phys ?? new PhysMem(opts.physBytes === undefined ? {} : { bytes: opts.physBytes });

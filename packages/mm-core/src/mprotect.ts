@@ -50,6 +50,17 @@ export function* mprotectFixup(
       if (securityVmEnoughMemoryMm(mm, charged) !== 0) return -ENOMEM;
       newflags = (newflags | VM_ACCOUNT) >>> 0;
     }
+  } else if (
+    mm.generation !== "v4.19" &&
+    vmFlagsHas(oldflags, VM_ACCOUNT) &&
+    vma.vmFile === null &&
+    vma.vmOps === null &&
+    vma.anonVma === null
+  ) {
+    // 6.5+ ("allow unfaulted VMAs to be unaccounted on mprotect()"): an anonymous VMA that
+    // never faulted gives its commit charge back when it stops being writable.
+    newflags = (newflags & ~VM_ACCOUNT) >>> 0;
+    charged = -nrpages;
   }
   const r = yield* vmaMergeOrSplit(mm, vma, prev, start, end, newflags);
   if (typeof r === "number") return r;

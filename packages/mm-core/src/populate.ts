@@ -4,10 +4,12 @@
  * mmap_sem was dropped for write. Pages are mapped in bulk one PMD (2 MiB) at a time, and
  * each chunk is charged `populatePage` per page newly mapped.
  */
-import { VM_IO, VM_PFNMAP, VM_WRITE, vmFlagsHas } from "@mmlab/vma-tree";
+import { VM_IO, VM_PFNMAP, VM_SHARED, VM_WRITE, type Vma, vmFlagsHas } from "@mmlab/vma-tree";
 import { charge, type Op } from "./charge.js";
-import { ENOMEM } from "./errno.js";
-import { PMD_SIZE } from "./layout.js";
+import { EFAULT, ENOMEM } from "./errno.js";
+import { handleMmFault } from "./fault.js";
+import { isRegularFile } from "./file.js";
+import { PAGE_SIZE, PMD_SIZE } from "./layout.js";
 import type { MmStruct } from "./mm-struct.js";
 
 /**
@@ -37,7 +39,13 @@ export function* mmPopulate(
     }
     const nend = Math.min(end, vma.vmEnd);
     // populate_vma_page_range(): VM_IO / VM_PFNMAP are skipped (no struct pages).
-    if (!vmFlagsHas(vma.vmFlags, VM_IO | VM_PFNMAP)) {
+    if (vma.vmFile !== null && isRegularFile(vma.vmFile)) {
+      const err = yield* populateFilePages(mm, vma, nstart, nend);
+      if (err !== 0 && !ignoreErrors) {
+        ret = err;
+        break;
+      }
+    } else if (!vmFlagsHas(vma.vmFlags, VM_IO | VM_PFNMAP)) {
       const write = vmFlagsHas(vma.vmFlags, VM_WRITE);
       if (vma.anonVma === null) vma.anonVma = mm.newAnonVma();
       for (let a = nstart; a < nend; ) {
@@ -63,4 +71,20 @@ export function* mmPopulate(
   sem.upRead();
   yield* charge(mm.cost.lockOp);
   return ret;
+}
+
+/**
+ * populate_vma_page_range() on a file mapping, page by page through the fault path: a
+ * private writable mapping is written (FOLL_WRITE: COW copies), anything else read. Stops
+ * at the page beyond EOF. 0 or -ENOMEM / -EFAULT.
+ */
+function* populateFilePages(mm: MmStruct, vma: Vma, start: number, end: number): Op<number> {
+  const write = (vma.vmFlags & (VM_WRITE | VM_SHARED)) === VM_WRITE;
+  for (let a = start; a < end; a += PAGE_SIZE) {
+    if (mm.pt.followPage(a) >= 0 && !write) continue;
+    const r = yield* handleMmFault(mm, vma, a, { write });
+    yield* charge(mm.cost.populatePage);
+    if (r !== 0) return r.signo === 9 ? -ENOMEM : -EFAULT;
+  }
+  return 0;
 }

@@ -53,6 +53,17 @@ function vmaPerms(flags: number): string {
   );
 }
 
+/**
+ * The [heap] test: v4.19 show_map_vma() takes vm_start <= brk && vm_end >= start_brk, so a
+ * bss VMA ending at start_brk is [heap] too while brk == start_brk; 6.x's
+ * vma_is_initial_heap() is strict (recorded on 6.18: ls's bss page right below its heap is
+ * not named).
+ */
+function isInitialHeap(mm: MmStruct, vma: Vma): boolean {
+  if (mm.generation === "v4.19") return vma.vmStart <= mm.brk && vma.vmEnd >= mm.startBrk;
+  return vma.vmStart < mm.brk && vma.vmEnd > mm.startBrk;
+}
+
 /** fs/proc/task_mmu.c: show_map_vma()'s fields for one VMA — v4.19 / v6.8. */
 export function mapsEntryOf(mm: MmStruct, vma: Vma): MapsEntry {
   const file = vma.vmFile;
@@ -67,8 +78,8 @@ export function mapsEntryOf(mm: MmStruct, vma: Vma): MapsEntry {
     name = file.path;
   } else if (vma.vmOps?.name !== undefined) {
     name = vma.vmOps.name;
-  } else if (vma.vmStart <= mm.brk && vma.vmEnd >= mm.startBrk) {
-    name = "[heap]"; // vma_is_initial_heap()
+  } else if (isInitialHeap(mm, vma)) {
+    name = "[heap]";
   } else if (vma.vmStart <= mm.startStack && vma.vmEnd >= mm.startStack) {
     name = "[stack]"; // vma_is_initial_stack()
   }
