@@ -77,51 +77,18 @@ describe("replaying the recorded fixtures against Linux 6.18", () => {
     expectFaithful(replayFixture("cat"), 25);
   });
 
-  // Gap in mm-core (generation v6.8/v6.18): brk() since the maple-tree conversion expands only
-  // a VMA found by vma_prev_limit(&vmi, mm->start_brk) (mm/mmap.c SYSCALL_DEFINE1(brk), v6.8),
-  // so the heap never merges into the bss VMA that ends at start_brk; the model merges them
-  // (v4.19's vma_merge rule), and the final maps show one VMA where the kernel has two.
-  // Every return value matches.
-  it.fails("ls", () => {
+  it("ls", () => {
     expectFaithful(replayFixture("ls"), 35);
   });
 
-  // Gap in mm-core (generation v6.8/v6.18): brk() since the maple-tree conversion expands only
-  // a VMA found by vma_prev_limit(&vmi, mm->start_brk) (mm/mmap.c SYSCALL_DEFINE1(brk), v6.8),
-  // so the heap never merges into the bss VMA that ends at start_brk; the model merges them
-  // (v4.19's vma_merge rule), and the final maps show one VMA where the kernel has two.
-  // Every return value matches.
-  it.fails("python3", () => {
+  it("python3", () => {
     expectFaithful(replayFixture("python3"), 45);
   });
 
-  // Gap in mm-core (generation v6.8/v6.18): brk() since the maple-tree conversion expands only
-  // a VMA found by vma_prev_limit(&vmi, mm->start_brk) (mm/mmap.c SYSCALL_DEFINE1(brk), v6.8),
-  // so the heap never merges into the bss VMA that ends at start_brk; the model merges them
-  // (v4.19's vma_merge rule), and the final maps show one VMA where the kernel has two.
-  // Every return value matches.
-  it.fails("node: six threads with unfinished/resumed calls", () => {
+  it("node: six threads with unfinished/resumed calls", () => {
     const r = replayFixture("node");
     expectFaithful(r, 170);
     expect(r.processes[0]?.threads.length).toBe(7);
-  });
-});
-
-describe("what already matches in the fixtures that wait for mm-core", () => {
-  it("every return value of ls, python3 and node matches", () => {
-    for (const name of ["ls", "python3", "node"]) {
-      const r = replayFixture(name);
-      expect(r.modelError).toBeNull();
-      expect(r.mismatched).toBe(0);
-      expect(r.matched).toBe(r.replayed);
-      expect(r.replayed).toBeGreaterThan(30);
-    }
-  });
-
-  it("ls's first layout difference is the heap merged into the bss below start_brk", () => {
-    const d = replayFixture("ls").layouts[0]?.firstDifference;
-    expect(d?.expected).toMatchObject({ start: 0x555555579000, end: 0x55555557a000, path: "" });
-    expect(d?.actual).toMatchObject({ start: 0x555555579000, end: 0x55555559b000, path: "[heap]" });
   });
 });
 
