@@ -17,7 +17,6 @@
  *   mmap munmap mprotect mremap brk madvise mlock munlock → a task per call, ret checked
  */
 
-import * as mmCore from "@mmlab/mm-core";
 import {
   type KernelGeneration,
   MmStruct,
@@ -25,6 +24,7 @@ import {
   munmapStrategy,
   Process,
   sysBrk,
+  sysMadvise,
   sysMlock,
   sysMmap,
   sysMprotect,
@@ -415,12 +415,6 @@ export function runReplay(
       continue;
     }
     if (!REPLAYED.has(op.kind)) continue;
-    if (op.kind === "madvise" && sysMadvise === undefined) {
-      skip(call.name);
-      proc.summary.skipped++;
-      note("madvise: this mm-core has no sysMadvise, so the madvise calls are not replayed");
-      continue;
-    }
     if (mm === null) {
       skip(call.name);
       proc.summary.skipped++;
@@ -528,16 +522,6 @@ export function runReplay(
 }
 
 type Op = Generator<Instruction, number, unknown>;
-/**
- * madvise(2) (mm/madvise.c), when mm-core has it: it is being added beside this importer,
- * so it is looked up at run time rather than imported by name.
- */
-const sysMadvise = (
-  mmCore as unknown as {
-    sysMadvise?: (mm: MmStruct, start: number, len: number, behavior: number) => Op;
-  }
-).sysMadvise;
-
 /** One memory call as the body of a task. */
 function* runOp(mm: MmStruct, op: ReplayOp): Op {
   switch (op.kind) {
@@ -556,7 +540,6 @@ function* runOp(mm: MmStruct, op: ReplayOp): Op {
     case "munlock":
       return yield* sysMunlock(mm, op.addr, op.len);
     case "madvise":
-      if (sysMadvise === undefined) break;
       return yield* sysMadvise(mm, op.addr, op.len, op.advice);
     default:
       break;
