@@ -96,6 +96,33 @@ function fdOf(arg: string): number {
   return Number.parseInt(arg, 10);
 }
 
+/**
+ * Joins strace's "<unfinished ...>" / "<... NAME resumed>" pairs of a thread (by pid) into
+ * one line at the position of the resumption (when the call returned), keeping the line count
+ * (the unfinished half becomes blank) so that line numbers still point into the log.
+ */
+function joinUnfinished(lines: string[]): string[] {
+  const out = lines.slice();
+  const pending = new Map<string, number>();
+  for (let i = 0; i < out.length; i++) {
+    const line = out[i] as string;
+    const unfinished = /^(\d+)\s+(.*) <unfinished \.\.\.>$/.exec(line);
+    if (unfinished !== null) {
+      pending.set(unfinished[1] as string, i);
+      continue;
+    }
+    const resumed = /^(\d+)\s+<\.\.\. [a-z0-9_]+ resumed>(.*)$/.exec(line);
+    if (resumed === null) continue;
+    const at = pending.get(resumed[1] as string);
+    if (at === undefined) continue;
+    const head = (out[at] as string).replace(/ <unfinished \.\.\.>$/, "");
+    out[i] = `${head}${resumed[2]}`;
+    out[at] = "";
+    pending.delete(resumed[1] as string);
+  }
+  return out;
+}
+
 /** Replays `strace` (from the start layout `startMaps`) and compares with `finalMaps`. */
 export function replayAgainstKernel(
   strace: string,
@@ -112,7 +139,7 @@ export function replayAgainstKernel(
   }
   const sizes = new Map<string, number>();
   let firstBrk = -1;
-  const lines = strace.split("\n");
+  const lines = joinUnfinished(strace.split("\n"));
   for (const line of lines) {
     const m = /^\d+\s+brk\(NULL\)\s+=\s+(0x[0-9a-f]+)/.exec(line);
     if (m !== null) {

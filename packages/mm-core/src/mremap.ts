@@ -299,7 +299,7 @@ function* mremapTo(
   if (typeof vma === "number") return vma;
   const mapFlags = MAP_FIXED | (vmFlagsHas(vma.vmFlags, VM_MAYSHARE) ? MAP_SHARED : MAP_PRIVATE);
   const pgoff = vma.vmPgoff + (addr - vma.vmStart) / PAGE_SIZE;
-  ret = getUnmappedArea(mm, newAddr, newLen, pgoff, mapFlags);
+  ret = getUnmappedArea(mm, newAddr, newLen, pgoff, mapFlags, vma.vmFile);
   if (isErrValue(ret)) return ret;
   return yield* moveVma(mm, vma, addr, oldLen, newLen, newAddr, st);
 }
@@ -415,7 +415,7 @@ function* mremapGrow(
   if (!(flags & MREMAP_MAYMOVE)) return -ENOMEM;
   const mapFlags = vmFlagsHas(vma.vmFlags, VM_MAYSHARE) ? MAP_SHARED : MAP_PRIVATE;
   const pgoff = vma.vmPgoff + (addr - vma.vmStart) / PAGE_SIZE;
-  const newAddr = getUnmappedArea(mm, 0, newLen, pgoff, mapFlags);
+  const newAddr = getUnmappedArea(mm, 0, newLen, pgoff, mapFlags, vma.vmFile);
   if (isErrValue(newAddr)) return newAddr;
   return yield* moveVma(mm, vma, addr, oldLen, newLen, newAddr, st);
 }
