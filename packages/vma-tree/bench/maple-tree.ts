@@ -92,6 +92,41 @@ function time(ops: number, runs: number, fn: () => number): { nsPerOp: number; s
   return { nsPerOp: samples[Math.floor(samples.length / 2)] as number, sink };
 }
 
+/**
+ * Interleaved rounds: round r runs every fn once, starting at a rotating position, so that
+ * drifting machine load hits all of them alike. Returns ns/op samples per fn.
+ */
+function rounds(fns: Array<[ops: number, fn: () => number]>, n: number): number[][] {
+  const out: number[][] = fns.map(() => []);
+  for (const [, fn] of fns) fn(); // warm-up (and JIT) outside the samples
+  for (let r = 0; r < n; r++) {
+    for (let k = 0; k < fns.length; k++) {
+      const j = (k + r) % fns.length;
+      const [ops, fn] = fns[j] as [number, () => number];
+      const t0 = performance.now();
+      fn();
+      (out[j] as number[]).push(((performance.now() - t0) * 1e6) / ops);
+    }
+  }
+  return out;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] as number;
+}
+
+/** "median [min-max]" of ns/op samples. */
+function spread(xs: number[]): string {
+  return `${fmt(median(xs))} [${fmt(Math.min(...xs))}-${fmt(Math.max(...xs))}]`;
+}
+
+/** Per-round ratio slower/faster: "median x [min-max]". */
+function ratio(slow: number[], fast: number[]): string {
+  const r = slow.map((x, i) => x / (fast[i] as number));
+  return `${median(r).toFixed(2)}x [${Math.min(...r).toFixed(2)}-${Math.max(...r).toFixed(2)}]`;
+}
+
 /** Lowest index i with end[i] > page (find_vma over a flat sorted array). */
 function flatFind(end: Float64Array, n: number, page: number): number {
   let lo = 0;
@@ -187,49 +222,64 @@ function benchSize(n: number, rows: Row[]): void {
     hits[q] = (s + Math.floor(rnd() * ((L.end[i] as number) - s))) * P + Math.floor(rnd() * P);
     anywhere[q] = Math.floor(rnd() * last * P);
   }
+  const bt = new BTree<number, Vma>();
+  for (let i = 0; i < n; i++) bt.set(L.end[i] as number, L.vmas[i] as Vma);
+  const FR = 7;
   for (const [label, qs] of [
     ["hits", hits],
     ["random addresses (hits and holes)", anywhere],
   ] as const) {
-    const m = time(QUERIES, 5, () => {
-      let sum = 0;
-      for (let q = 0; q < QUERIES; q++) sum += (tree.findVma(qs[q] as number) as Vma).vmEnd;
-      return sum;
-    });
-    const f = time(QUERIES, 5, () => {
-      let sum = 0;
-      for (let q = 0; q < QUERIES; q++)
-        sum += (L.vmas[flatFind(L.end, n, Math.floor((qs[q] as number) / P))] as Vma).vmEnd;
-      return sum;
-    });
+    // Each loop maps the address to a page, searches, and reads vmEnd of the Vma found.
+    const [m, f, b] = rounds(
+      [
+        [
+          QUERIES,
+          () => {
+            const t = tree;
+            let sum = 0;
+            for (let q = 0; q < QUERIES; q++) sum += (t.findVma(qs[q] as number) as Vma).vmEnd;
+            return sum;
+          },
+        ],
+        [
+          QUERIES,
+          () => {
+            let sum = 0;
+            for (let q = 0; q < QUERIES; q++)
+              sum += (L.vmas[flatFind(L.end, n, Math.floor((qs[q] as number) / P))] as Vma).vmEnd;
+            return sum;
+          },
+        ],
+        [
+          QUERIES,
+          () => {
+            let sum = 0;
+            for (let q = 0; q < QUERIES; q++)
+              sum += (bt.nextHigherPair(Math.floor((qs[q] as number) / P)) as [number, Vma])[1]
+                .vmEnd;
+            return sum;
+          },
+        ],
+      ],
+      FR,
+    ) as [number[], number[], number[]];
     rows.push({
       n,
       name: `findVma, ${label}: MapleVmaTree`,
-      nsPerOp: m.nsPerOp,
-      note: `${(1e3 / m.nsPerOp).toFixed(2)} M/s`,
+      nsPerOp: median(m),
+      note: `${spread(m)}; ${(1e3 / median(m)).toFixed(2)} M/s`,
     });
     rows.push({
       n,
       name: `findVma, ${label}: flat Float64Array binary search`,
-      nsPerOp: f.nsPerOp,
-      note: `${(1e3 / f.nsPerOp).toFixed(2)} M/s`,
-    });
-  }
-  const bt = new BTree<number, Vma>();
-  for (let i = 0; i < n; i++) bt.set(L.end[i] as number, L.vmas[i] as Vma);
-  {
-    const b = time(QUERIES, 3, () => {
-      let sum = 0;
-      for (let q = 0; q < QUERIES; q++)
-        sum += (bt.nextHigherPair(Math.floor((anywhere[q] as number) / P)) as [number, Vma])[1]
-          .vmEnd;
-      return sum;
+      nsPerOp: median(f),
+      note: `${spread(f)}; flat/maple per round ${ratio(f, m)}`,
     });
     rows.push({
       n,
-      name: "findVma, random addresses: sorted-btree nextHigherPair",
-      nsPerOp: b.nsPerOp,
-      note: `${(1e3 / b.nsPerOp).toFixed(2)} M/s`,
+      name: `findVma, ${label}: sorted-btree nextHigherPair`,
+      nsPerOp: median(b),
+      note: `${spread(b)}; btree/maple per round ${ratio(b, m)}`,
     });
   }
 
@@ -238,24 +288,60 @@ function benchSize(n: number, rows: Row[]): void {
   const victims = new Int32Array(ER);
   for (let k = 0; k < ER; k++) victims[k] = Math.floor(rnd() * n);
   {
-    const m = time(ER, 3, () => {
-      for (let k = 0; k < ER; k++) {
-        const v = L.vmas[victims[k] as number] as Vma;
-        tree.erase(v);
-        tree.insert(v);
-      }
-      return tree.mapCount;
+    // Every structure is handed the Vma and derives its key from it (erase(vma) needs the
+    // VMA's bounds, as in the kernel); the last variant keys sorted-btree from a flat array
+    // instead, which spares it the load of the Vma object (the layout of the earlier bench).
+    const [m, b, bf] = rounds(
+      [
+        [
+          ER,
+          () => {
+            for (let k = 0; k < ER; k++) {
+              const v = L.vmas[victims[k] as number] as Vma;
+              tree.erase(v);
+              tree.insert(v);
+            }
+            return tree.mapCount;
+          },
+        ],
+        [
+          ER,
+          () => {
+            for (let k = 0; k < ER; k++) {
+              const v = L.vmas[victims[k] as number] as Vma;
+              bt.delete(v.vmEnd / P);
+              bt.set(v.vmEnd / P, v);
+            }
+            return bt.size;
+          },
+        ],
+        [
+          ER,
+          () => {
+            for (let k = 0; k < ER; k++) {
+              const i = victims[k] as number;
+              bt.delete(L.end[i] as number);
+              bt.set(L.end[i] as number, L.vmas[i] as Vma);
+            }
+            return bt.size;
+          },
+        ],
+      ],
+      5,
+    ) as [number[], number[], number[]];
+    rows.push({ n, name: "erase + reinsert: MapleVmaTree", nsPerOp: median(m), note: spread(m) });
+    rows.push({
+      n,
+      name: "erase + reinsert: sorted-btree (key from the Vma)",
+      nsPerOp: median(b),
+      note: `${spread(b)}; btree/maple per round ${ratio(b, m)}`,
     });
-    const b = time(ER, 3, () => {
-      for (let k = 0; k < ER; k++) {
-        const i = victims[k] as number;
-        bt.delete(L.end[i] as number);
-        bt.set(L.end[i] as number, L.vmas[i] as Vma);
-      }
-      return bt.size;
+    rows.push({
+      n,
+      name: "erase + reinsert: sorted-btree (key from a flat array)",
+      nsPerOp: median(bf),
+      note: `${spread(bf)}; btree/maple per round ${ratio(bf, m)}`,
     });
-    rows.push({ n, name: "erase + reinsert: MapleVmaTree", nsPerOp: m.nsPerOp, note: "per pair" });
-    rows.push({ n, name: "erase + reinsert: sorted-btree", nsPerOp: b.nsPerOp, note: "per pair" });
   }
   tree.validate();
 
@@ -300,30 +386,41 @@ function benchSize(n: number, rows: Row[]): void {
       lens[q] = 64 + Math.floor(rnd() * 65);
       highs[q] = 0x10 + Math.floor(rnd() * last);
     }
-    let check = 0;
-    const m = time(GQ, 3, () => {
-      let sum = 0;
-      for (let q = 0; q < GQ; q++) {
-        const r = tree.unmappedAreaTopdown({
-          length: (lens[q] as number) * P,
-          lowLimit: P,
-          highLimit: (highs[q] as number) * P,
-          alignMask: 0,
-          alignOffset: 0,
-        });
-        sum += r;
-      }
-      check = sum;
-      return sum;
-    });
     const SQ = n >= 1_000_000 ? 500 : 2000;
+    let check = 0;
     let scanCheck = 0;
-    const s = time(SQ, 1, () => {
-      let sum = 0;
-      for (let q = 0; q < SQ; q++) sum += scanTopdown(L, lens[q] as number, highs[q] as number);
-      scanCheck = sum;
-      return sum;
-    });
+    const [m, sc] = rounds(
+      [
+        [
+          GQ,
+          () => {
+            let sum = 0;
+            for (let q = 0; q < GQ; q++) {
+              sum += tree.unmappedAreaTopdown({
+                length: (lens[q] as number) * P,
+                lowLimit: P,
+                highLimit: (highs[q] as number) * P,
+                alignMask: 0,
+                alignOffset: 0,
+              });
+            }
+            check = sum;
+            return sum;
+          },
+        ],
+        [
+          SQ,
+          () => {
+            let sum = 0;
+            for (let q = 0; q < SQ; q++)
+              sum += scanTopdown(L, lens[q] as number, highs[q] as number);
+            scanCheck = sum;
+            return sum;
+          },
+        ],
+      ],
+      5,
+    ) as [number[], number[]];
     // Same answers on the queries both ran.
     let agree = 0;
     for (let q = 0; q < SQ; q++) {
@@ -340,14 +437,14 @@ function benchSize(n: number, rows: Row[]): void {
     rows.push({
       n,
       name: "unmappedAreaTopdown (64-128 pages): MapleVmaTree",
-      nsPerOp: m.nsPerOp,
-      note: `checksum ${check % 1000}`,
+      nsPerOp: median(m),
+      note: `${spread(m)}; checksum ${check % 1000}`,
     });
     rows.push({
       n,
       name: "unmappedAreaTopdown (64-128 pages): linear scan",
-      nsPerOp: s.nsPerOp,
-      note: `${(s.nsPerOp / m.nsPerOp).toFixed(0)}x slower; ${agree}/${SQ} answers equal (${scanCheck % 1000})`,
+      nsPerOp: median(sc),
+      note: `${spread(sc)}; scan/maple per round ${ratio(sc, m)}; ${agree}/${SQ} answers equal (${scanCheck % 1000})`,
     });
     const emptyNs = time(GQ, 3, () => {
       let sum = 0;
@@ -388,9 +485,13 @@ function main(): void {
     `- peak RSS: ${rss} KiB`,
     "",
     "Layout: VMAs of 1-16 pages, holes of 0-8 pages (a quarter adjacent), 64 planted holes of",
-    "128 pages; seeded (mulberry32). findVma: 1M queries, median of 5 runs (3 for sorted-btree);",
-    "every findVma loop reads vmEnd of the Vma it found. Baselines run in the same process on",
-    "the same layout; the linear scan walks a flat typed array (the cheapest possible scan).",
+    "128 pages; seeded (mulberry32). Compared structures run in INTERLEAVED rounds in one",
+    "process (findVma 7 rounds of 1M queries, erase + reinsert 5 rounds of 200,000 pairs, gap",
+    "search 5 rounds), after one warm-up round each; a cell gives the median [min-max] of the",
+    "rounds and, for a baseline, the median [min-max] of the per-round ratio to MapleVmaTree",
+    "(>1: MapleVmaTree faster). Every findVma loop maps the address to a page, searches and",
+    "reads vmEnd of the Vma found; erase + reinsert is handed the Vma. The linear scan walks a",
+    "flat typed array from the limit down (the cheapest possible scan).",
     "",
     table,
     "",

@@ -13,6 +13,7 @@
  * NULL ranges followed by the stack_guard_gap re-check of the neighbours, as 6.8 does.
  */
 import { ENOMEM } from "./errno.js";
+import { areaPos } from "./maple/gap.js";
 import { masEraseExact, masInsertRange } from "./maple/store.js";
 import { masWalk, mtFind, mtFindRev, mtreeLoad, walkPos } from "./maple/walk.js";
 import { MapleTree, type MaState } from "./maple-tree.js";
@@ -131,8 +132,8 @@ export class MapleVmaTree implements VmaTree {
   /** mm/mmap.c: vma_link() / vma_iter_store() — v6.8. Throws on overlap or a double link. */
   insert(vma: Vma): void {
     checkVmaBounds(vma.vmStart, vma.vmEnd);
-    const first = vma.vmStart / PAGE_SIZE;
-    const last = vma.vmEnd / PAGE_SIZE - 1;
+    const first = vma.vmStart * PAGE_INV;
+    const last = vma.vmEnd * PAGE_INV - 1;
     if (!masInsertRange(this.mt, first, last, vma)) {
       const other = mtFind(this.mt, first, last);
       const why = other === vma ? "is already linked" : `overlaps ${other}`;
@@ -142,10 +143,10 @@ export class MapleVmaTree implements VmaTree {
 
   /** mm/mmap.c: vma_iter_clear() of a linked VMA — v6.8. Throws if vma is not linked. */
   erase(vma: Vma): void {
-    const first = vma.vmStart / PAGE_SIZE;
+    const first = vma.vmStart * PAGE_INV;
     if (
       !Number.isSafeInteger(first) ||
-      !masEraseExact(this.mt, first, vma.vmEnd / PAGE_SIZE - 1, vma)
+      !masEraseExact(this.mt, first, vma.vmEnd * PAGE_INV - 1, vma)
     ) {
       this.checkLinked(vma, "erase"); // throws the precise reason
       throw new Error(`@mmlab/vma-tree: MapleVmaTree.erase: ${vma} is not linked`);
@@ -254,7 +255,15 @@ export class MapleVmaTree implements VmaTree {
       let gap = mas.last + 1 - len;
       gap -= and53(gap - off, mask);
       const gapEnd = mas.last;
-      const next = mtFind(this.mt, mas.last + 1, MAPLE_MAX); // vma_next()
+      // vma_next() / vma_prev() from the NULL slot the search stopped at (NULL ranges are
+      // coalesced, so its neighbours in the leaf are entries); a walk only at a leaf edge.
+      const a = this.mt.arena;
+      const pos = areaPos.leafPos;
+      const leaf = pos >> 4;
+      const inLeafNext = pos - leaf * 16 < (a.leafEnd[leaf] as number);
+      const next = inLeafNext
+        ? (a.leafSlots[pos + 1] as Vma)
+        : mtFind(this.mt, mas.last + 1, MAPLE_MAX);
       if (next !== null && (next.vmFlags & VM_STARTGAP_FLAGS) !== 0) {
         // vm_start_gap(tmp) <= gap_end, gap_end being the area's last byte (last page here).
         if (vmStartGap(next, guard) / PAGE_SIZE <= gapEnd) {
@@ -262,7 +271,12 @@ export class MapleVmaTree implements VmaTree {
           continue;
         }
       } else {
-        const prev = mas.index === 0 ? null : mtFindRev(this.mt, mas.index - 1, 0); // vma_prev()
+        const prev =
+          pos > leaf * 16
+            ? (a.leafSlots[pos - 1] as Vma)
+            : mas.index === 0
+              ? null
+              : mtFindRev(this.mt, mas.index - 1, 0);
         if (prev !== null && vmEndGap(prev, guard) / PAGE_SIZE > gap) {
           highLimit = prev.vmStart / PAGE_SIZE;
           continue;

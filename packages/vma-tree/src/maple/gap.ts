@@ -12,8 +12,12 @@
 import { MAPLE_RANGE64_SLOTS } from "./node.js";
 import type { MapleRootState } from "./walk.js";
 
-/** The range found by the last search: [areaIndex, areaLast]. */
-export const areaPos = { index: 0, last: 0 };
+/**
+ * The range found by the last search: [index, last]; for emptyAreaRev also the leaf slot of
+ * the NULL range holding it (leafPos = leaf id * 16 + offset), so that callers can step to
+ * the neighbouring entries without walking again (as the kernel's ma_state allows).
+ */
+export const areaPos = { index: 0, last: 0, leafPos: -1 };
 
 /**
  * lib/maple_tree.c: mas_empty_area() — v6.8. Lowest start of `size` NULL indices inside
@@ -25,6 +29,7 @@ export function masEmptyArea<T>(
   max: number,
   size: number,
 ): boolean {
+  areaPos.leafPos = -1;
   const start = awalk(mt, mt.root, mt.levels - 1, 0, min, max, size);
   if (start < 0) return false;
   areaPos.index = start;
@@ -42,6 +47,7 @@ export function masEmptyAreaRev<T>(
   max: number,
   size: number,
 ): boolean {
+  areaPos.leafPos = -1;
   const last = revAwalk(mt, mt.root, mt.levels - 1, 0, min, max, size);
   if (last < 0) return false;
   areaPos.last = last;
@@ -109,7 +115,10 @@ function revAwalk<T>(
       if (start <= max && a.leafSlots[base + i] === null) {
         const lo = Math.max(start, min);
         const hi = Math.min(pivot, max);
-        if (hi - lo + 1 >= size) return hi;
+        if (hi - lo + 1 >= size) {
+          areaPos.leafPos = base + i;
+          return hi;
+        }
       }
     }
     return -1;

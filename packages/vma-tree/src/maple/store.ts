@@ -32,7 +32,31 @@ import {
 } from "./node.js";
 import { type MapleRootState, masWalk, walkPos } from "./walk.js";
 
-const LEAF_SLOTS = MAPLE_RANGE64_SLOTS;
+// Literal copies for the hot paths: an imported binding can compile to a property load
+// (CommonJS interop getters when run from source), a literal cannot.
+const LEAF_SLOTS = 16; // MAPLE_RANGE64_SLOTS
+const LEAF_MIN = 6; // MAPLE_RANGE64_MIN
+const MAX_INDEX = 9007199254740991; // MAPLE_MAX
+const NODE_SHIFT = 5; // log2(NODE_STRIDE)
+if (
+  LEAF_SLOTS !== MAPLE_RANGE64_SLOTS ||
+  LEAF_MIN !== MAPLE_RANGE64_MIN ||
+  MAX_INDEX !== MAPLE_MAX ||
+  1 << NODE_SHIFT !== NODE_STRIDE
+)
+  throw new Error("@mmlab/vma-tree: store.ts constants");
+
+/**
+ * The in-leaf fast path of {@link storeFromPath} (see there). Only tests turn it off, to
+ * check that both paths leave identical trees.
+ */
+let leafFastPath = true;
+/** @internal for tests: enable or disable the in-leaf store fast path; returns the old value. */
+export function setLeafFastPath(enabled: boolean): boolean {
+  const old = leafFastPath;
+  leafFastPath = enabled;
+  return old;
+}
 const H = MAPLE_HEIGHT_MAX + 1;
 
 // The window edges per level (maple_subtree_state orig_l / orig_r): node id, the slot taken
@@ -197,6 +221,11 @@ function storeFromPath<T>(
     }
   }
 
+  if (leafFastPath && lNode[0] === rNode[0] && storeInLeaf(mt, lo, hi, entry)) {
+    mt.seq++;
+    return;
+  }
+
   // b = the left leaf's ranges below lo, the new range, the right leaf's ranges above hi.
   bCount = 0;
   bMin = lMin[0] as number;
@@ -219,6 +248,84 @@ function storeFromPath<T>(
   mt.seq++;
 }
 
+/**
+ * lib/maple_tree.c: mas_wr_node_store() / mas_wr_slot_store() — v6.8, the common case of a
+ * store: [lo, hi] lies in one leaf (slots lOff[0]..rOff[0]) and the result still fits that
+ * leaf (at most 16 ranges, at least the minimum unless the leaf is the root). Rewrites the
+ * leaf in place, shifting its tail, instead of going through the big node: the same result
+ * as rebuildWindow's in-place case (phase 2), which tests check against it. False (nothing
+ * changed) when the store does not fit.
+ */
+function storeInLeaf<T>(mt: MapleRootState<T>, lo: number, hi: number, entry: T | null): boolean {
+  const a = mt.arena;
+  const lp = a.leafPivots;
+  const ls = a.leafSlots;
+  const leaf = lNode[0] as number;
+  const base = leaf << 4;
+  const lSlot = lOff[0] as number;
+  const rSlot = rOff[0] as number;
+  const end = a.leafEnd[leaf] as number;
+  const slotStart = lSlot > 0 ? (lp[base + lSlot - 1] as number) + 1 : (lMin[0] as number);
+  const keepLeft = slotStart < lo; // the left range keeps [slotStart, lo - 1]
+  const rPivot = lp[base + rSlot] as number;
+  const keepRight = rPivot > hi; // the right range keeps [hi + 1, rPivot]
+  const tailFrom = rSlot + 1;
+  const tailTo = lSlot + (keepLeft ? 1 : 0) + 1 + (keepRight ? 1 : 0);
+  const count = tailTo + end - rSlot;
+  if (count > LEAF_SLOTS || (count < LEAF_MIN && mt.levels > 1)) return false;
+  const leftEntry = ls[base + lSlot] as T | null;
+  const rightEntry = ls[base + rSlot] as T | null;
+  let removed = 0;
+  for (let k = lSlot; k <= rSlot; k++) if (ls[base + k] !== null) removed++;
+  let added = entry === null ? 0 : 1;
+  if (keepLeft && leftEntry !== null) added++;
+  if (keepRight && rightEntry !== null) added++;
+  // Move the tail (slots after rSlot) to start at tailTo.
+  if (tailTo > tailFrom) {
+    for (let k = end; k >= tailFrom; k--) {
+      lp[base + k + tailTo - tailFrom] = lp[base + k] as number;
+      ls[base + k + tailTo - tailFrom] = ls[base + k] as T | null;
+    }
+  } else if (tailTo < tailFrom) {
+    for (let k = tailFrom; k <= end; k++) {
+      lp[base + k + tailTo - tailFrom] = lp[base + k] as number;
+      ls[base + k + tailTo - tailFrom] = ls[base + k] as T | null;
+    }
+  }
+  let k = base + lSlot;
+  if (keepLeft) {
+    lp[k] = lo - 1;
+    ls[k] = leftEntry;
+    k++;
+  }
+  lp[k] = hi;
+  ls[k] = entry;
+  k++;
+  if (keepRight) {
+    lp[k] = rPivot;
+    ls[k] = rightEntry;
+  }
+  const newEnd = count - 1;
+  for (let j = newEnd + 1; j <= end; j++) {
+    lp[base + j] = MAX_INDEX; // unused pivots stay MAPLE_MAX (see node.ts)
+    ls[base + j] = null;
+  }
+  a.leafEnd[leaf] = newEnd;
+  mt.entryCount += added - removed;
+  if (a.allocRange && mt.levels > 1) {
+    // mas_leaf_max_gap(), then mas_update_gap() up the tree.
+    let gap = 0;
+    let start = lMin[0] as number;
+    for (let j = 0; j <= newEnd; j++) {
+      const pivot = lp[base + j] as number;
+      if (ls[base + j] === null && pivot - start + 1 > gap) gap = pivot - start + 1;
+      start = pivot + 1;
+    }
+    masUpdateGap(mt, 0, gap);
+  }
+  return true;
+}
+
 /** Walk to index recording every level's node, slot and bounds (mas_walk with a path). */
 function pathWalk<T>(
   mt: MapleRootState<T>,
@@ -230,17 +337,26 @@ function pathWalk<T>(
 ): void {
   const a = mt.arena;
   const s = a.nodeSlots;
+  const arange = a.allocRange;
   const d = a.nodeData;
   let node = mt.root;
   let min = 0;
-  let max = MAPLE_MAX;
+  let max = MAX_INDEX;
   for (let h = mt.levels - 1; h > 0; h--) {
     nodes[h] = node;
     mins[h] = min;
     maxs[h] = max;
-    const b = node * NODE_STRIDE;
+    const b = node << NODE_SHIFT;
     let i = b;
-    while ((d[i] as number) < index) i++;
+    if (arange) {
+      // The fixed probes of walk.ts (pivots after end are MAPLE_MAX).
+      i = (d[(b + 4) | 0] as number) < index ? (b + 5) | 0 : b;
+      i = (d[(i + 2) | 0] as number) < index ? (i + 3) | 0 : i;
+      i = (d[i] as number) < index ? (i + 1) | 0 : i;
+      i = (d[i] as number) < index ? (i + 1) | 0 : i;
+    } else {
+      while ((d[i] as number) < index) i++;
+    }
     offs[h] = i - b;
     if (i > b) min = (d[i - 1] as number) + 1;
     max = d[i] as number;
@@ -249,10 +365,12 @@ function pathWalk<T>(
   nodes[0] = node;
   mins[0] = min;
   maxs[0] = max;
-  const lp = a.leafPivots;
-  const b = node * LEAF_SLOTS;
-  let i = b;
-  while ((lp[i] as number) < index) i++;
+  const p = a.leafPivots;
+  const b = node << 4; // node * LEAF_SLOTS
+  let i = (p[(b + 7) | 0] as number) < index ? (b + 8) | 0 : b;
+  i = (p[(i + 3) | 0] as number) < index ? (i + 4) | 0 : i;
+  i = (p[(i + 1) | 0] as number) < index ? (i + 2) | 0 : i;
+  i = (p[i] as number) < index ? (i + 1) | 0 : i;
   offs[0] = i - b;
 }
 
