@@ -1,8 +1,11 @@
 import { readFileSync } from "node:fs";
+import { Sim } from "@mmlab/sched";
 import { VM_GROWSDOWN, VM_MAYSHARE, VM_MAYWRITE, VM_PFNMAP, VM_SHARED } from "@mmlab/vma-tree";
 import { describe, expect, it } from "vitest";
+import { doPageFault, FAULT_SIGSEGV_MAPERR } from "./fault.js";
 import { makedev } from "./file.js";
 import { sysMmap } from "./mmap.js";
+import { Process } from "./process.js";
 import { mapsEntries, parseProcPidMaps, procPidMaps } from "./task-mmu.js";
 import { allocMm, runChecked } from "./test-utils.js";
 import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE } from "./uapi.js";
@@ -82,5 +85,57 @@ describe("/proc/PID/maps", () => {
     expect(() => mm.loadLayout(swapped)).toThrow(/entry 1: overlaps/);
     expect(mm.mapCount).toBe(0);
     validateMm(mm, { ownsPhys: true });
+  });
+});
+
+describe("starting layouts", () => {
+  it("Process takes a layout instead of the synthetic exec stack", () => {
+    const sim = new Sim({ hungTaskTimeoutNs: 0 });
+    const proc = new Process(sim, {
+      comm: "cat",
+      generation: "v6.18",
+      mmapMinAddr: 4096,
+      layout: parseProcPidMaps(CAT_MAPS),
+      layoutOptions: { startStack: 0x7fffffffe000 },
+    });
+    validateMm(proc.mm);
+    expect(proc.mm.startStack).toBe(0x7fffffffe000);
+    expect(procPidMaps(proc.mm)).toBe(CAT_MAPS);
+    expect(proc.mm.cmdline).toBe(""); // no argument area without a synthetic stack
+  });
+
+  it("loads under v4.19 too, where a bss right below start_brk is still [heap]", () => {
+    const { mm } = allocMm();
+    // 4.19's show_map_vma(): vm_start <= brk && vm_end >= start_brk
+    mm.loadLayout(
+      parseProcPidMaps(
+        [
+          "555555554000-555555555000 r--p 00000000 fe:00 7                          /bin/x",
+          "555555555000-555555556000 rw-p 00000000 00:00 0 ",
+          "",
+        ].join("\n"),
+      ),
+    );
+    expect(mm.startBrk).toBe(0x555555556000); // the end of the executable and its bss
+    expect(mapsEntries(mm)[1]?.path).toBe("[heap]");
+    const { mm: m6 } = allocMm({ generation: "v6.18" });
+    m6.loadLayout(parseProcPidMaps(procPidMaps(mm).replace("[heap]", "")));
+    expect(mapsEntries(m6)[1]?.path).toBe("");
+    validateMm(m6, { ownsPhys: true });
+  });
+
+  it("grows the loaded stack on a fault below it; v4.19 alone refuses far below %sp", () => {
+    for (const [generation, want] of [
+      ["v4.19", FAULT_SIGSEGV_MAPERR],
+      ["v6.18", 0],
+    ] as const) {
+      const { sim, mm } = allocMm({ generation });
+      mm.loadLayout(parseProcPidMaps(CAT_MAPS));
+      const below = 0x7ffffffde000 - 16 * 4096;
+      const r = runChecked(sim, mm, () =>
+        doPageFault(mm, below, { write: true, sp: 0x7fffffffe000 }),
+      );
+      expect([generation, r]).toEqual([generation, want]);
+    }
   });
 });
