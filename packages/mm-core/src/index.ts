@@ -69,11 +69,13 @@ export * from "./layout.js";
 export { type LoadLayoutOptions, loadLayout } from "./load-layout.js";
 export {
   MADV_COLD,
+  MADV_COLLAPSE,
   MADV_DODUMP,
   MADV_DOFORK,
   MADV_DONTDUMP,
   MADV_DONTFORK,
   MADV_DONTNEED,
+  MADV_DONTNEED_LOCKED,
   MADV_FREE,
   MADV_HUGEPAGE,
   MADV_KEEPONFORK,

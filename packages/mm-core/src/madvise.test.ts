@@ -16,6 +16,7 @@ import {
   MADV_DOFORK,
   MADV_DONTFORK,
   MADV_DONTNEED,
+  MADV_DONTNEED_LOCKED,
   MADV_FREE,
   MADV_HUGEPAGE,
   MADV_NOHUGEPAGE,
@@ -91,6 +92,12 @@ describe("madvise(MADV_DONTNEED / MADV_FREE)", () => {
     expect(run(() => sysMlock(mm, A + 2 * P, 2 * P))).toBe(0);
     expect(run(() => sysMadvise(mm, A, 4 * P, MADV_DONTNEED))).toBe(-EINVAL);
     expect(mm.pt.rss.anon).toBe(2); // the first VMA was zapped before the locked one refused
+    expect(run(() => sysMadvise(mm, A, 4 * P, MADV_DONTNEED_LOCKED))).toBe(-EINVAL); // 5.18+
+    const { mm: m5, run: run5 } = setup({ generation: "v6.18", rlimits: { memlock: 1 << 30 } });
+    run5(() => sysMmap(m5, A, 2 * P, RW, ANON_FIXED | MAP_POPULATE));
+    expect(run5(() => sysMlock(m5, A, 2 * P))).toBe(0);
+    expect(run5(() => sysMadvise(m5, A, 2 * P, MADV_DONTNEED_LOCKED))).toBe(0);
+    expect(m5.pt.rss.anon).toBe(0);
     const { mm: m2, run: run2 } = setup({ generation: "v6.18" });
     m2.loadLayout(
       parseProcPidMaps(

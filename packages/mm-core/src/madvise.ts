@@ -70,6 +70,10 @@ export const MADV_PAGEOUT = 21;
 /** 5.14+: fault the range in (populate); modelled as a no-op that validates. */
 export const MADV_POPULATE_READ = 22;
 export const MADV_POPULATE_WRITE = 23;
+/** 5.18+: MADV_DONTNEED that is allowed on VM_LOCKED memory. */
+export const MADV_DONTNEED_LOCKED = 24;
+/** 6.1+: synchronous khugepaged collapse; accepted as a no-op (THP is not modelled). */
+export const MADV_COLLAPSE = 25;
 
 const MADV_NAMES: Readonly<Record<string, number>> = {
   MADV_NORMAL,
@@ -93,6 +97,8 @@ const MADV_NAMES: Readonly<Record<string, number>> = {
   MADV_PAGEOUT,
   MADV_POPULATE_READ,
   MADV_POPULATE_WRITE,
+  MADV_DONTNEED_LOCKED,
+  MADV_COLLAPSE,
 };
 
 /** The value of an advice by its name ("MADV_DONTNEED" → 4), or undefined. */
@@ -106,7 +112,7 @@ function madviseBehaviorValid(mm: MmStruct, behavior: number): boolean {
     return behavior <= 4 || behavior >= 8; // 5, 6, 7 are unused
   }
   // 6.x additions.
-  return mm.generation !== "v4.19" && behavior >= 20 && behavior <= 23;
+  return mm.generation !== "v4.19" && behavior >= 20 && behavior <= 25;
 }
 
 /** mm/madvise.c: madvise_need_mmap_write() — v4.19: page advice needs only the read lock. */
@@ -120,6 +126,8 @@ function madviseNeedMmapWrite(behavior: number): boolean {
     case MADV_PAGEOUT:
     case MADV_POPULATE_READ:
     case MADV_POPULATE_WRITE:
+    case MADV_DONTNEED_LOCKED:
+    case MADV_COLLAPSE:
       return false;
     default:
       return true;
@@ -131,9 +139,11 @@ function vmaIsAnonymous(vma: Vma): boolean {
   return vma.vmFile === null && vma.vmOps === null;
 }
 
-/** mm/madvise.c: can_madv_dontneed_vma() — v4.19. */
-function canMadvDontneedVma(vma: Vma): boolean {
-  return !vmFlagsHas(vma.vmFlags, VM_LOCKED | VM_HUGETLB | VM_PFNMAP);
+/** mm/madvise.c: can_madv_dontneed_vma() — v4.19 (MADV_DONTNEED_LOCKED, 5.18, allows VM_LOCKED). */
+function canMadvDontneedVma(vma: Vma, behavior: number): boolean {
+  const refused =
+    behavior === MADV_DONTNEED_LOCKED ? VM_HUGETLB | VM_PFNMAP : VM_LOCKED | VM_HUGETLB | VM_PFNMAP;
+  return !vmFlagsHas(vma.vmFlags, refused);
 }
 
 /**
@@ -173,7 +183,7 @@ function* madviseDontneedFree(
   end: number,
   behavior: number,
 ): Op<number> {
-  if (!canMadvDontneedVma(vma)) return -EINVAL;
+  if (!canMadvDontneedVma(vma, behavior)) return -EINVAL;
   // madvise_free_single_vma(): only anonymous memory can be freed lazily.
   if (behavior === MADV_FREE && !vmaIsAnonymous(vma)) return -EINVAL;
   yield* zapPageRange(mm, start, end);
@@ -314,6 +324,7 @@ function* madviseLocked(mm: MmStruct, start: number, end: number, behavior: numb
         err = yield* madviseRemove(mm, vma, start, tmp);
         break;
       case MADV_DONTNEED:
+      case MADV_DONTNEED_LOCKED:
       case MADV_FREE:
         prev = vma;
         err = yield* madviseDontneedFree(mm, vma, start, tmp, behavior);
@@ -323,7 +334,8 @@ function* madviseLocked(mm: MmStruct, start: number, end: number, behavior: numb
       case MADV_PAGEOUT:
       case MADV_POPULATE_READ:
       case MADV_POPULATE_WRITE:
-        prev = vma; // read-ahead, reclaim hints, populate: nothing the layout shows
+      case MADV_COLLAPSE:
+        prev = vma; // read-ahead, reclaim hints, populate, collapse: nothing the layout shows
         break;
       default: {
         const r = yield* madviseBehavior(mm, vma, prev, start, tmp, behavior);
