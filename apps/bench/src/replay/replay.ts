@@ -397,6 +397,17 @@ export function runReplay(
       }
       continue;
     }
+    if (op.kind === "dup") {
+      fdCalls++;
+      const info = proc.fds.get(op.fd);
+      if (call.ret !== null && call.ret >= 0 && info !== undefined) {
+        // dup2() onto an open fd closes it first; both names then share one open file.
+        if (proc.fds.has(call.ret)) mm?.closeFd(call.ret);
+        mm?.dupFd(op.fd, call.ret);
+        proc.fds.set(call.ret, info);
+      }
+      continue;
+    }
     if (op.kind === "close") {
       fdCalls++;
       if (call.ret === 0) {

@@ -107,6 +107,29 @@ describe("parseStrace", () => {
     expect(log.pids).toEqual([2044, 2045, 2046, 2042]);
   });
 
+  it("decodes dup, dup2, dup3 and fcntl(F_DUPFD) as a second name for an open file", () => {
+    const log = parseStrace(
+      [
+        "9  dup(3</etc/hostname>) = 4</etc/hostname>",
+        "9  dup2(3</etc/hostname>, 7) = 7</etc/hostname>",
+        "9  dup3(3</etc/hostname>, 8, O_CLOEXEC) = 8</etc/hostname>",
+        "9  fcntl(3</etc/hostname>, F_DUPFD_CLOEXEC, 10) = 10</etc/hostname>",
+        "9  fcntl(3</etc/hostname>, F_GETFD) = 0x1 (flags FD_CLOEXEC)",
+      ].join("\n"),
+      "d.strace",
+      9,
+    );
+    const ops = log.calls.map((c) => decodeCall(c));
+    expect(ops.slice(0, 4)).toEqual([
+      { kind: "dup", fd: 3 },
+      { kind: "dup", fd: 3 },
+      { kind: "dup", fd: 3 },
+      { kind: "dup", fd: 3 },
+    ]);
+    expect(ops[4]).toEqual({ kind: "other" });
+    expect(log.calls.map((c) => c.ret)).toEqual([4, 7, 8, 10, 1]);
+  });
+
   it("drops a call cut short by its process's exit", () => {
     const log = parseStrace(
       ["7  futex(0x1, FUTEX_WAIT, 0, NULL <unfinished ...>", "7  +++ exited with 0 +++"].join("\n"),

@@ -126,7 +126,7 @@ const CALL_START = /^([a-z_][a-z0-9_]*)\(/;
 const RESUMED = /^<\.\.\. ([a-z_][a-z0-9_]*) resumed>\s?/;
 const UNFINISHED = " <unfinished ...>";
 const RESULT =
-  /^= (-?\d+|0x[0-9a-f]+|\?)(?:<([^>]*)>)?(?: (E[A-Z0-9_]+|E\?\?\?) \([^)]*\))?((?: \([A-Za-z ]+\))*)$/;
+  /^= (-?\d+|0x[0-9a-f]+|\?)(?:<([^>]*)>)?(?: (E[A-Z0-9_]+|E\?\?\?) \([^)]*\))?((?: \([A-Za-z0-9_|, ]+\))*)$/;
 
 interface Pending {
   line: number;

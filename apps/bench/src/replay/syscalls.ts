@@ -168,6 +168,8 @@ export type ReplayOp =
   /** openat/open/creat: fd (the return value) now names `path` */
   | { kind: "open"; path: string; flags: number }
   | { kind: "close"; fd: number }
+  /** dup/dup2/dup3/fcntl(F_DUPFD*): the return value names the same open file as `fd` */
+  | { kind: "dup"; fd: number }
   /** fstat/newfstatat of an fd with its st_size */
   | { kind: "stat"; fd: number; path: string | null; size: number }
   /** clone/clone3/fork/vfork: the child is the return value */
@@ -291,6 +293,20 @@ export function decodeCall(call: StraceCall, file = "trace"): ReplayOp {
       const fd = parseFdArg(a[0] as string);
       if (fd === null) bad(`fd "${a[0]}" is not an fd`);
       return { kind: "close", fd: fd?.fd ?? -1 };
+    }
+    case "dup":
+    case "dup2":
+    case "dup3": {
+      arity(1);
+      const fd = parseFdArg(a[0] as string);
+      if (fd === null) bad(`fd "${a[0]}" is not an fd`);
+      return { kind: "dup", fd: fd?.fd ?? -1 };
+    }
+    case "fcntl": {
+      // Only F_DUPFD / F_DUPFD_CLOEXEC create a second name for an open file.
+      const fd = parseFdArg(a[0] ?? "");
+      if (fd === null || !/^F_DUPFD(_CLOEXEC)?$/.test(a[1] ?? "")) return { kind: "other" };
+      return { kind: "dup", fd: fd.fd };
     }
     case "fstat":
     case "newfstatat": {
