@@ -19,7 +19,7 @@
  * call return -ENOMEM after the rest was done; a VMA that refuses (-EINVAL for DONTNEED on
  * VM_LOCKED | VM_HUGETLB | VM_PFNMAP) stops it there.
  */
-import { MmuGather, ZapCursor } from "@mmlab/page-table";
+import { MmuGather } from "@mmlab/page-table";
 import {
   VM_DONTCOPY,
   VM_DONTDUMP,
@@ -45,6 +45,7 @@ import { charge, type Op } from "./charge.js";
 import { EACCES, EAGAIN, EINTR, EINVAL, ENOMEM } from "./errno.js";
 import { PAGE_SIZE } from "./layout.js";
 import type { MmStruct } from "./mm-struct.js";
+import { unmapSingleVma } from "./munmap.js";
 import { vmaMergeOrSplit } from "./vma-modify.js";
 
 export const MADV_NORMAL = 0;
@@ -155,24 +156,14 @@ export function* zapPageRange(mm: MmStruct, start: number, end: number): Op<void
   const tlb = new MmuGather(mm.pt);
   tlb.tlbGatherMmu(start, end);
   mm.updateHiwaterRss();
-  const cost = mm.cost;
   const stats = tlb.stats;
-  const cursor = new ZapCursor(tlb, start, end);
-  let flushes = stats.tlbFlushes;
-  let freed = stats.pagesFreed;
-  for (;;) {
-    const ptes = cursor.step();
-    const ns =
-      (ptes >= 0 ? cost.pmdStep + ptes * cost.pteZap : 0) +
-      (stats.pagesFreed - freed) * cost.pageFree +
-      (stats.tlbFlushes - flushes) * cost.tlbFlush;
-    flushes = stats.tlbFlushes;
-    freed = stats.pagesFreed;
-    yield* charge(ns);
-    if (ptes < 0) break;
-  }
+  for (const vma of mm.tree.range(start, end)) yield* unmapSingleVma(mm, tlb, vma, start, end);
+  const flushes = stats.tlbFlushes;
+  const freed = stats.pagesFreed;
   tlb.tlbFinishMmu(start, end);
-  yield* charge((stats.pagesFreed - freed) * cost.pageFree);
+  yield* charge(
+    (stats.pagesFreed - freed) * mm.cost.pageFree + (stats.tlbFlushes - flushes) * mm.cost.tlbFlush,
+  );
 }
 
 /** mm/madvise.c: madvise_dontneed_free() — v4.19. 0 or -EINVAL. */

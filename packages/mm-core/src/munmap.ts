@@ -132,27 +132,7 @@ export function* unmapRegion(
   const cost = mm.cost;
   const stats = tlb.stats;
   // unmap_vmas(): one unmap_single_vma() per detached VMA, clamped to [start, end).
-  for (const vma of detached) {
-    const zapStart = Math.max(vma.vmStart, start);
-    const zapEnd = Math.min(vma.vmEnd, end);
-    if (zapStart >= zapEnd) continue;
-    const cursor = new ZapCursor(tlb, zapStart, zapEnd);
-    let flushes = stats.tlbFlushes;
-    let freed = stats.pagesFreed;
-    for (;;) {
-      // One PMD entry per step; the last step (-1) is tlb_end_vma(), which flushes.
-      const ptes = cursor.step();
-      const ns =
-        (ptes >= 0 ? cost.pmdStep + ptes * cost.pteZap : 0) +
-        (stats.pagesFreed - freed) * cost.pageFree +
-        (stats.tlbFlushes - flushes) * cost.tlbFlush;
-      flushes = stats.tlbFlushes;
-      freed = stats.pagesFreed;
-      // cond_resched() point: charge what this step cost, then let others run.
-      yield* charge(ns);
-      if (ptes < 0) break;
-    }
-  }
+  for (const vma of detached) yield* unmapSingleVma(mm, tlb, vma, start, end);
   const ceiling = next === null ? USER_PGTABLES_CEILING : next.vmStart;
   const floor = prev === null ? FIRST_USER_ADDRESS : prev.vmEnd;
   const tablesBefore = stats.pagetablePagesFreed;
@@ -165,6 +145,39 @@ export function* unmapRegion(
       (stats.tlbFlushes - flushesBefore) * cost.tlbFlush +
       (stats.pagesFreed - freedBefore) * cost.pageFree,
   );
+}
+
+/**
+ * mm/memory.c: unmap_single_vma() — v4.19: zap the part of `vma` inside [start, end), one
+ * PMD entry at a time, charging each step's cost at zap_pmd_range()'s cond_resched() so
+ * that other tasks run in between. The last step is tlb_end_vma(), which flushes.
+ */
+export function* unmapSingleVma(
+  mm: MmStruct,
+  tlb: MmuGather,
+  vma: { vmStart: number; vmEnd: number },
+  start: number,
+  end: number,
+): Op<void> {
+  const zapStart = Math.max(vma.vmStart, start);
+  const zapEnd = Math.min(vma.vmEnd, end);
+  if (zapStart >= zapEnd) return;
+  const cost = mm.cost;
+  const stats = tlb.stats;
+  const cursor = new ZapCursor(tlb, zapStart, zapEnd);
+  let flushes = stats.tlbFlushes;
+  let freed = stats.pagesFreed;
+  for (;;) {
+    const ptes = cursor.step();
+    const ns =
+      (ptes >= 0 ? cost.pmdStep + ptes * cost.pteZap : 0) +
+      (stats.pagesFreed - freed) * cost.pageFree +
+      (stats.tlbFlushes - flushes) * cost.tlbFlush;
+    flushes = stats.tlbFlushes;
+    freed = stats.pagesFreed;
+    yield* charge(ns);
+    if (ptes < 0) return;
+  }
 }
 
 /**
