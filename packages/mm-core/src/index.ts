@@ -171,6 +171,7 @@ export {
 export {
   formatMapsEntry,
   type MapsEntry,
+  MapsSyntaxError,
   mapsEntries,
   mapsEntryOf,
   parseProcPidMaps,

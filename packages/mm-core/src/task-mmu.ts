@@ -122,9 +122,21 @@ export function procPidMaps(mm: MmStruct): string {
 const LINE =
   /^([0-9a-f]+)-([0-9a-f]+) ([r-][w-][x-][ps]) ([0-9a-f]+) ([0-9a-f]+):([0-9a-f]+) (\d+)(?: +(.*))?$/;
 
+/** A malformed /proc/PID/maps line: its 1-based number, its text and what is wrong. */
+export class MapsSyntaxError extends SyntaxError {
+  override name = "MapsSyntaxError";
+  constructor(
+    readonly line: number,
+    readonly text: string,
+    readonly reason: string,
+  ) {
+    super(`@mmlab/mm-core: maps line ${line}: ${reason}: ${JSON.stringify(text)}`);
+  }
+}
+
 /**
  * Parses /proc/PID/maps text (as procPidMaps() or the kernel writes it) into entries. Blank
- * lines are skipped; a malformed line throws a SyntaxError naming its line number.
+ * lines are skipped; a malformed line throws a MapsSyntaxError naming its line number.
  */
 export function parseProcPidMaps(text: string): MapsEntry[] {
   const out: MapsEntry[] = [];
@@ -133,18 +145,12 @@ export function parseProcPidMaps(text: string): MapsEntry[] {
     const line = lines[i] as string;
     if (line.trim() === "") continue;
     const m = LINE.exec(line.replace(/\s+$/, ""));
-    if (m === null) {
-      throw new SyntaxError(
-        `@mmlab/mm-core: maps line ${i + 1}: cannot parse ${JSON.stringify(line)}`,
-      );
-    }
+    if (m === null) throw new MapsSyntaxError(i + 1, line, "not a /proc/PID/maps line");
     const [, s, e, perms, off, maj, min, ino, path] = m;
     const start = Number.parseInt(s as string, 16);
     const end = Number.parseInt(e as string, 16);
     if (!(start < end) || start % PAGE_SIZE !== 0 || end % PAGE_SIZE !== 0) {
-      throw new SyntaxError(
-        `@mmlab/mm-core: maps line ${i + 1}: ${s}-${e} is not a non-empty page-aligned range`,
-      );
+      throw new MapsSyntaxError(i + 1, line, "range is empty or not page aligned");
     }
     out.push({
       start,

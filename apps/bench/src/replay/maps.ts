@@ -1,77 +1,63 @@
 /**
- * A parser for /proc/PID/maps (fs/proc/task_mmu.c show_map_vma()), and the comparison of
- * two layouts that a replay ends with.
+ * Reading /proc/PID/maps for a replay (mm-core parses and formats; fs/proc/task_mmu.c show_map_vma()),
+ * and the comparison of two layouts that a replay ends with.
  *
  *   start-end                 perms offset   dev   inode  (padded)  path
  *   555555554000-555555556000 r--p 00000000 fe:00 260131            /usr/bin/cat
  *   7ffff7fc0000-7ffff7fc2000 rw-p 00000000 00:00 0
  *   7ffffffde000-7ffffffff000 rw-p 00000000 00:00 0                 [stack]
  */
-import { major, makedev, minor } from "@mmlab/mm-core";
+import {
+  formatMapsEntry,
+  type MapsEntry,
+  MapsSyntaxError,
+  major,
+  minor,
+  parseProcPidMaps,
+} from "@mmlab/mm-core";
 import { ReplayInputError } from "./strace.js";
 
-/** One /proc/PID/maps line (the field names of mm-core's MapsEntry). */
-export interface MapsEntry {
-  start: number;
-  end: number;
-  /** "r-xp", "rw-s", ... */
-  perms: string;
-  /** file offset in bytes (0 for anonymous memory) */
-  offset: number;
-  /** st_dev in glibc's encoding: makedev(major, minor) */
-  dev: number;
-  inode: number;
-  /** the path, a pseudo-name ("[heap]", "[stack]", "[vdso]") or "" */
-  path: string;
-}
+/** One /proc/PID/maps line: mm-core's MapsEntry (start, end, perms, offset, dev, inode, path). */
+export type { MapsEntry };
+/** One entry as /proc/PID/maps prints it: mm-core's formatter, the kernel's padding. */
+export { formatMapsEntry };
 
 /** "fe:00": the device as /proc/PID/maps prints it. */
 export function devText(dev: number): string {
   return `${major(dev).toString(16).padStart(2, "0")}:${minor(dev).toString(16).padStart(2, "0")}`;
 }
 
-const LINE =
-  /^([0-9a-f]+)-([0-9a-f]+) ([r-][w-][x-][sp]) ([0-9a-f]+) ([0-9a-f]+):([0-9a-f]+) (\d+)(?: +(.*))?$/;
-
-/** Parses a whole maps file; ReplayInputError names the first bad line. */
+/**
+ * Parses a whole maps file with mm-core's parser; ReplayInputError names the first bad line,
+ * and a replay also needs the lines in ascending, non-overlapping order and at least one.
+ */
 export function parseMaps(text: string, file = "maps"): MapsEntry[] {
-  const lines = text.split("\n");
-  if (lines.length > 0 && lines[lines.length - 1] === "") lines.pop();
-  const out: MapsEntry[] = [];
-  for (let i = 0; i < lines.length; i++) {
-    const raw = (lines[i] as string).replace(/\r$/, "");
-    const m = LINE.exec(raw.replace(/ +$/, ""));
-    if (m === null) throw new ReplayInputError(file, i + 1, "not a /proc/PID/maps line", raw);
-    const e: MapsEntry = {
-      start: Number(BigInt(`0x${m[1]}`)),
-      end: Number(BigInt(`0x${m[2]}`)),
-      perms: m[3] as string,
-      offset: Number(BigInt(`0x${m[4]}`)),
-      dev: makedev(Number.parseInt(m[5] as string, 16), Number.parseInt(m[6] as string, 16)),
-      inode: Number(m[7]),
-      path: m[8] ?? "",
-    };
-    if (e.end <= e.start || e.start % 4096 !== 0 || e.end % 4096 !== 0) {
-      throw new ReplayInputError(file, i + 1, "range is empty or not page aligned", raw);
-    }
-    const prev = out[out.length - 1];
-    if (prev !== undefined && e.start < prev.end) {
-      throw new ReplayInputError(file, i + 1, "overlaps or precedes the line before", raw);
-    }
-    out.push(e);
+  let out: MapsEntry[];
+  try {
+    out = parseProcPidMaps(text);
+  } catch (e) {
+    if (e instanceof MapsSyntaxError) throw new ReplayInputError(file, e.line, e.reason, e.text);
+    throw e;
   }
   if (out.length === 0) throw new ReplayInputError(file, 1, "empty maps file");
+  const lines = text.split("\n");
+  for (let i = 1, line = 0; i < out.length; i++) {
+    const prev = out[i - 1] as MapsEntry;
+    const e = out[i] as MapsEntry;
+    if (e.start < prev.end) {
+      // find the offending line's number for the message (blank lines are skipped)
+      for (let seen = -1; line < lines.length && seen < i; line++) {
+        if ((lines[line] as string).trim() !== "") seen++;
+      }
+      throw new ReplayInputError(
+        file,
+        line,
+        "overlaps or precedes the line before",
+        lines[line - 1] ?? "",
+      );
+    }
+  }
   return out;
-}
-
-function hex(n: number): string {
-  return n.toString(16);
-}
-
-/** One entry as /proc/PID/maps prints it (path column padded as show_map_vma() does). */
-export function formatMapsEntry(e: MapsEntry): string {
-  const head = `${hex(e.start).padStart(8, "0")}-${hex(e.end).padStart(8, "0")} ${e.perms} ${hex(e.offset).padStart(8, "0")} ${devText(e.dev)} ${e.inode} `;
-  return e.path === "" ? head : `${head.padEnd(73)}${e.path}`;
 }
 
 /** The first difference between the model's layout and the kernel's, or null. */
