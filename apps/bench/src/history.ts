@@ -9,10 +9,10 @@
  *   v5.8       246c320a8cfe: no downgrade next to a VM_GROWSDOWN/VM_GROWSUP VMA
  *   perVmaLock v6.4: faults take the VMA's own lock and never touch mmap_sem
  */
-import Table from "cli-table3";
 import type { Colors } from "./colors.js";
 import { MODEL_V4_18 } from "./context.js";
 import { formatNs, formatRatio, group } from "./format.js";
+import { RESULT_COLUMNS, renderResultColumns } from "./render-text.js";
 import type { BenchResult } from "./types.js";
 
 /** The five strategies, oldest design first. */
@@ -30,35 +30,22 @@ export function lockFreeFaultsText(r: BenchResult): string {
 
 /** One row per strategy: the figures the issue asks for, side by side. */
 export function renderHistoryTable(results: readonly BenchResult[], c: Colors): string {
-  const table = new Table({
-    head: [
-      "strategy",
-      "munmap",
-      "exclusive hold",
-      "shared hold",
-      "ps wait max",
-      "fault wait max",
-      "faults w/o mmap_sem",
-      "hung tasks",
+  const k = RESULT_COLUMNS;
+  const lockFree = { head: "faults w/o mmap_sem", cell: lockFreeFaultsText };
+  return renderResultColumns(
+    results,
+    [
+      k.strategy,
+      k.munmap,
+      k.exclusiveHold,
+      k.sharedHold,
+      k.psWaitMax,
+      k.faultWaitMax,
+      lockFree,
+      k.hungTasks,
     ],
-    style: { head: [], border: [], compact: true },
-    colAligns: ["left", "right", "right", "right", "right", "right", "right", "right"],
-  });
-  for (const r of results) {
-    table.push([
-      c.bold(r.strategy),
-      formatNs(r.munmapLatencyNs),
-      r.exclusiveHoldNs >= 1e9
-        ? c.red(formatNs(r.exclusiveHoldNs))
-        : c.green(formatNs(r.exclusiveHoldNs)),
-      formatNs(r.sharedHoldNs),
-      formatNs(r.psWait.max),
-      formatNs(r.faultWait.max),
-      lockFreeFaultsText(r),
-      r.hungTaskReports.length === 0 ? "0" : c.red(String(r.hungTaskReports.length)),
-    ]);
-  }
-  return table.toString();
+    c,
+  );
 }
 
 /** Which kernel each row models (the strategy's own citation). */

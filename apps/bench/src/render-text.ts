@@ -23,37 +23,66 @@ export function renderHeader(json: BenchJson, c: Colors, title: string): string 
   return lines.join("\n");
 }
 
-/** The results table: one row per strategy. */
-export function renderTable(results: readonly BenchResult[], c: Colors): string {
-  const table = new Table({
-    head: [
-      "strategy",
-      "munmap",
-      "exclusive hold",
-      "shared hold",
-      "ps wait max",
-      "ps wait p99",
-      "fault wait max",
-      "hung tasks",
-    ],
-    style: { head: [], border: [], compact: true },
-    colAligns: ["left", "right", "right", "right", "right", "right", "right", "right"],
-  });
-  for (const r of results) {
-    table.push([
-      c.bold(r.strategy),
-      formatNs(r.munmapLatencyNs),
+/** A column of a results table: its heading and how a result fills it. */
+export interface ResultColumn {
+  head: string;
+  cell(r: BenchResult, c: Colors): string;
+}
+
+/** The columns the tables of the commands pick from. */
+export const RESULT_COLUMNS = {
+  strategy: { head: "strategy", cell: (r, c) => c.bold(r.strategy) },
+  munmap: { head: "munmap", cell: (r) => formatNs(r.munmapLatencyNs) },
+  exclusiveHold: {
+    head: "exclusive hold",
+    cell: (r, c) =>
       r.exclusiveHoldNs >= 1e9
         ? c.red(formatNs(r.exclusiveHoldNs))
         : c.green(formatNs(r.exclusiveHoldNs)),
-      formatNs(r.sharedHoldNs),
-      formatNs(r.psWait.max),
-      formatNs(r.psWait.p99),
-      formatNs(r.faultWait.max),
+  },
+  sharedHold: { head: "shared hold", cell: (r) => formatNs(r.sharedHoldNs) },
+  psWaitMax: { head: "ps wait max", cell: (r) => formatNs(r.psWait.max) },
+  psWaitP99: { head: "ps wait p99", cell: (r) => formatNs(r.psWait.p99) },
+  faultWaitMax: { head: "fault wait max", cell: (r) => formatNs(r.faultWait.max) },
+  hungTasks: {
+    head: "hung tasks",
+    cell: (r, c) =>
       r.hungTaskReports.length === 0 ? "0" : c.red(String(r.hungTaskReports.length)),
-    ]);
-  }
+  },
+} satisfies Record<string, ResultColumn>;
+
+/** A table with one row per result; the first column is left-aligned, the rest right. */
+export function renderResultColumns(
+  results: readonly BenchResult[],
+  columns: readonly ResultColumn[],
+  c: Colors,
+): string {
+  const table = new Table({
+    head: columns.map((col) => col.head),
+    style: { head: [], border: [], compact: true },
+    colAligns: columns.map((_, i) => (i === 0 ? "left" : "right")),
+  });
+  for (const r of results) table.push(columns.map((col) => col.cell(r, c)));
   return table.toString();
+}
+
+/** The results table of the default command: one row per strategy. */
+export function renderTable(results: readonly BenchResult[], c: Colors): string {
+  const k = RESULT_COLUMNS;
+  return renderResultColumns(
+    results,
+    [
+      k.strategy,
+      k.munmap,
+      k.exclusiveHold,
+      k.sharedHold,
+      k.psWaitMax,
+      k.psWaitP99,
+      k.faultWaitMax,
+      k.hungTasks,
+    ],
+    c,
+  );
 }
 
 /** hyperfine's "Summary" block: who holds mmap_sem exclusively for less, by how much. */
