@@ -143,8 +143,8 @@ function flatFind(end: Float64Array, n: number, page: number): number {
  * The flat-array baseline behind the same shape of call as MapleVmaTree.findVma: an object
  * whose arrays and count are read on every call, the address checked and mapped to a page.
  * Kept beside the loop over captured arrays to show whether the harness shape favours one
- * side (measured: at 1M the two flat rows agree within noise; at 65,530 hits the loop over
- * captured arrays is faster).
+ * side (measured: on random addresses the two flat rows agree; on hits the loop over
+ * captured arrays is sometimes compiled much faster, never slower).
  */
 class FlatVmaArray {
   end: Float64Array;
