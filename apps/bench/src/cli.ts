@@ -47,7 +47,7 @@ import { renderHeader, renderRunText, renderSimFigures } from "./render-text.js"
 import { renderReplay, runReplayCommand } from "./replay/command.js";
 import { ReplayInputError } from "./replay/strace.js";
 import { renderSweepTable, runSweep, sweepJobs } from "./sweep.js";
-import type { BenchJson, HungTaskResult, TraceCapture } from "./types.js";
+import type { BenchJson, BenchResult, HungTaskResult, TraceCapture } from "./types.js";
 
 export interface CliIo {
   stdout(text: string): void;
@@ -401,14 +401,17 @@ function readVersionSafe(): string {
 
 // ── The default command ─────────────────────────────────────────────────────────────────
 
-async function runDefault(o: RawOptions, io: CliIo): Promise<void> {
-  const params = buildParams(o, parseSize(o.size ?? "320G"));
-  const strategies = parseStrategies(o.strategies ?? "classic,zapRlock");
-  const json = o.json === true;
-  const c = colorsFor(io.isTTY && !json, io.env);
+/** One experiment per strategy, in order, with progress bars and (when asked) trace captures. */
+function runStrategies(
+  o: RawOptions,
+  io: CliIo,
+  params: ExperimentParams,
+  strategies: readonly string[],
+  json: boolean,
+): { results: BenchResult[]; captures: TraceCapture[] } {
   const wantCaptures = o.trace !== undefined || o.ftrace !== undefined || o.report !== undefined;
   const progress = createProgress(io.progressStream, !json && o.quiet !== true);
-  const results = [];
+  const results: BenchResult[] = [];
   const captures: TraceCapture[] = [];
   try {
     for (const s of strategies) {
@@ -422,6 +425,15 @@ async function runDefault(o: RawOptions, io: CliIo): Promise<void> {
   } finally {
     progress.stop();
   }
+  return { results, captures };
+}
+
+async function runDefault(o: RawOptions, io: CliIo): Promise<void> {
+  const params = buildParams(o, parseSize(o.size ?? "320G"));
+  const strategies = parseStrategies(o.strategies ?? "classic,zapRlock");
+  const json = o.json === true;
+  const c = colorsFor(io.isTTY && !json, io.env);
+  const { results, captures } = runStrategies(o, io, params, strategies, json);
   const out: BenchJson = { context: benchContext(params), results };
   const wrote = await writeOutputs(o, out, captures);
   if (json) {
@@ -440,22 +452,7 @@ async function runHistoryCommand(o: RawOptions, io: CliIo): Promise<void> {
   const params = buildParams(o, parseSize(o.size ?? "320G"));
   const json = o.json === true;
   const c = colorsFor(io.isTTY && !json, io.env);
-  const wantCaptures = o.trace !== undefined || o.ftrace !== undefined || o.report !== undefined;
-  const progress = createProgress(io.progressStream, !json && o.quiet !== true);
-  const results = [];
-  const captures: TraceCapture[] = [];
-  try {
-    for (const s of HISTORY_STRATEGIES) {
-      const run = runExperiment(params, s, {
-        trace: wantCaptures,
-        onProgress: (phase, done, total) => progress.update(s, phase, done, total),
-      });
-      results.push(run.result);
-      if (run.capture !== null) captures.push(run.capture);
-    }
-  } finally {
-    progress.stop();
-  }
+  const { results, captures } = runStrategies(o, io, params, HISTORY_STRATEGIES, json);
   const out: BenchJson = { context: benchContext(params, HISTORY_MODEL), results };
   const wrote = await writeOutputs(o, out, captures);
   if (json) {

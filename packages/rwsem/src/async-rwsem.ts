@@ -59,7 +59,7 @@ function noop(): void {}
 
 /** Options of AsyncRwSemaphore. */
 export type AsyncRwsemOptions = RwsemOptions & {
-  /** time source for the statistics (any unit, e.g. performance.now); default () => 0 */
+  /** time source for the statistics (any unit; the caller injects a clock); default () => 0 */
   clock?: () => number;
 };
 
