@@ -5,6 +5,7 @@ import { PAGE_SIZE } from "./layout.js";
 import { sysMmap } from "./mmap.js";
 import { allocMm, layout, MiB, runChecked } from "./test-utils.js";
 import {
+  MAP_32BIT,
   MAP_ANONYMOUS,
   MAP_FIXED,
   MAP_FIXED_NOREPLACE,
@@ -140,5 +141,14 @@ describe.each(["rb", "maple"] as const)("mmap on the %s tree", (tree) => {
       runChecked(sim, mm, () => sysMmap(mm, 0, 1024 * MiB, RW, ANON | MAP_NORESERVE)),
     ).toBeGreaterThan(0);
     expect(mm.committedVm).toBe(0);
+  });
+
+  it("MAP_32BIT places a mapping in [1 GiB, 2 GiB), and a bottom-up hint is rounded up", () => {
+    const { sim, mm } = allocMm({ tree });
+    const a = runChecked(sim, mm, () => sysMmap(mm, 0, 4 * PAGE_SIZE, RW, ANON | MAP_32BIT));
+    expect(a).toBe(0x40000000);
+    // An unaligned hint inside the window: PAGE_ALIGN() rounds it up, and it is free.
+    const b = runChecked(sim, mm, () => sysMmap(mm, 0x50000001, PAGE_SIZE, RW, ANON | MAP_32BIT));
+    expect(b).toBe(0x50001000);
   });
 });

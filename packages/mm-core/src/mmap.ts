@@ -154,6 +154,10 @@ function mmapAddressHintValid(mm: MmStruct, addr: number, len: number): boolean 
   return addr > DEFAULT_MAP_WINDOW === addr + len > DEFAULT_MAP_WINDOW;
 }
 
+/** find_start_end()'s window for MAP_32BIT without randomisation: 1 GiB up to 2 GiB. */
+const MAP_32BIT_BEGIN = 0x40000000;
+const MAP_32BIT_END = 0x80000000;
+
 /** arch/x86/kernel/sys_x86_64.c: arch_get_unmapped_area() — v4.19 (bottom-up). */
 export function archGetUnmappedArea(
   mm: MmStruct,
@@ -162,11 +166,18 @@ export function archGetUnmappedArea(
   pgoff: number,
   flags: number,
 ): number {
-  const end = addr > DEFAULT_MAP_WINDOW ? mm.taskSize : DEFAULT_MAP_WINDOW;
   if (flags & MAP_FIXED) return addr;
+  // find_start_end(): MAP_32BIT (64-bit syscall) searches [1 GiB, 2 GiB) for small-model code.
+  const begin = flags & MAP_32BIT ? MAP_32BIT_BEGIN : mm.mmapLegacyBase;
+  const end =
+    flags & MAP_32BIT
+      ? MAP_32BIT_END
+      : addr > DEFAULT_MAP_WINDOW
+        ? mm.taskSize
+        : DEFAULT_MAP_WINDOW;
   if (len > end) return -ENOMEM;
   if (addr !== 0) {
-    addr = Math.floor(addr / PAGE_SIZE) * PAGE_SIZE;
+    addr = pageAlign(addr); // PAGE_ALIGN(): the bottom-up path rounds a hint up
     const vma = mm.tree.findVma(addr);
     if (end - len >= addr && (vma === null || addr + len <= vmStartGap(vma, mm.stackGuardGap))) {
       return addr;
@@ -174,7 +185,7 @@ export function archGetUnmappedArea(
   }
   return mm.tree.unmappedArea({
     length: len,
-    lowLimit: mm.mmapLegacyBase,
+    lowLimit: begin,
     highLimit: end,
     alignMask: 0,
     alignOffset: pgoff * PAGE_SIZE,

@@ -23,6 +23,7 @@ import {
   MAP_SHARED,
   PROT_EXEC,
   PROT_GROWSDOWN,
+  PROT_GROWSUP,
   PROT_NONE,
   PROT_READ,
   PROT_WRITE,
@@ -125,5 +126,27 @@ describe.each(["rb", "maple"] as const)("mprotect, %s tree", (tree) => {
       runChecked(sim, mm, () => sysMprotect(mm, A0 + 4 * P, 4 * P, PROT_READ | PROT_GROWSDOWN)),
     ).toBe(0);
     expect(prots(mm)).toEqual(["r-"]);
+  });
+
+  it("making private memory writable checks RLIMIT_DATA first (-ENOMEM, nothing changes)", () => {
+    const { sim, mm } = allocMm({ tree, rlimits: { data: 64 * P } });
+    runChecked(sim, mm, () => sysMmap(mm, A0, 128 * P, PROT_READ, ANON));
+    expect(mm.dataVm).toBe(0);
+    expect(runChecked(sim, mm, () => sysMprotect(mm, A0, 128 * P, RW))).toBe(-ENOMEM);
+    expect(prots(mm)).toEqual(["r-"]);
+    expect(mm.dataVm).toBe(0);
+    expect(runChecked(sim, mm, () => sysMprotect(mm, A0, 64 * P, RW))).toBe(0);
+    expect(mm.dataVm).toBe(64);
+  });
+
+  it("PROT_GROWSUP: -ENOMEM where nothing is mapped, -EINVAL on a mapping (x86 has no VM_GROWSUP)", () => {
+    const { sim, mm } = allocMm({ tree });
+    runChecked(sim, mm, () => sysMmap(mm, A0, 4 * P, RW, ANON));
+    expect(
+      runChecked(sim, mm, () => sysMprotect(mm, A0 - 16 * P, P, PROT_READ | PROT_GROWSUP)),
+    ).toBe(-ENOMEM);
+    expect(runChecked(sim, mm, () => sysMprotect(mm, A0, P, PROT_READ | PROT_GROWSUP))).toBe(
+      -EINVAL,
+    );
   });
 });

@@ -19,7 +19,7 @@ import { charge, type Op } from "./charge.js";
 import { EACCES, EINTR, EINVAL, ENOMEM } from "./errno.js";
 import { PAGE_SIZE } from "./layout.js";
 import type { MmStruct } from "./mm-struct.js";
-import { calcVmProtBits, securityVmEnoughMemoryMm } from "./mmap.js";
+import { calcVmProtBits, mayExpandVm, securityVmEnoughMemoryMm } from "./mmap.js";
 import { vmStatAccount } from "./munmap.js";
 import { PROT_EXEC, PROT_GROWSDOWN, PROT_GROWSUP, PROT_READ, PROT_WRITE } from "./uapi.js";
 import { vmaMergeOrSplit } from "./vma-modify.js";
@@ -45,6 +45,8 @@ export function* mprotectFixup(
   // A private mapping that becomes writable is charged to the overcommit accounting now.
   let charged = 0;
   if (vmFlagsHas(newflags, VM_WRITE)) {
+    // Check space limits when the area turns into data (RLIMIT_DATA).
+    if (!mayExpandVm(mm, newflags, nrpages) && mayExpandVm(mm, oldflags, nrpages)) return -ENOMEM;
     if (!vmFlagsHas(oldflags, VM_ACCOUNT | VM_WRITE | VM_HUGETLB | VM_SHARED | VM_NORESERVE)) {
       charged = nrpages;
       if (securityVmEnoughMemoryMm(mm, charged) !== 0) return -ENOMEM;
@@ -94,8 +96,6 @@ export function* sysMprotect(mm: MmStruct, start: number, len: number, prot: num
   const end = start + len;
   if (end <= start || end > Number.MAX_SAFE_INTEGER) return -ENOMEM;
   if (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC | PROT_SEM)) return -EINVAL;
-  // PROT_GROWSUP needs VM_GROWSUP, which x86 has not.
-  if (grows & PROT_GROWSUP) return -EINVAL;
 
   if ((yield* mm.mmapSem.downWriteKillable()) !== 0) return -EINTR;
   yield* charge(mm.cost.lockOp);
@@ -120,8 +120,10 @@ function* mprotectLocked(
     if (vma.vmStart >= end) return -ENOMEM;
     start = vma.vmStart;
     if (!vmFlagsHas(vma.vmFlags, VM_GROWSDOWN)) return -EINVAL;
-  } else if (vma.vmStart > start) {
-    return -ENOMEM;
+  } else {
+    if (vma.vmStart > start) return -ENOMEM;
+    // PROT_GROWSUP needs VM_GROWSUP, which x86 has not: checked after the lookup, as the kernel.
+    if (grows & PROT_GROWSUP) return -EINVAL;
   }
   if (start > vma.vmStart) prev = vma;
   for (let nstart = start; ; ) {
