@@ -1,7 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { _PAGE_PSE, HPAGE_PMD_NR, HPAGE_PUD_NR } from "./constants.js";
 import { EEXIST } from "./errno.js";
+import { ZapCursor } from "./memory.js";
 import { checkFrames, GiB, MiB, RW, setup, unmapRegion } from "./test-utils.js";
+import { MmuGather } from "./tlb.js";
 
 const BASE = 0x7f0000000000;
 
@@ -100,5 +102,42 @@ describe("1 GiB PUD leaves", () => {
     expect(pt.rss.anon).toBe(0);
     expect(phys.counts().anon).toBe(0);
     checkFrames(phys, [pt]);
+  });
+});
+
+describe("ZapCursor over a partly covered huge PUD", () => {
+  it("reports the split with the next PMD step: zap_pud_range has no cond_resched() after split_huge_pud", () => {
+    const { pt } = setup(4 * GiB);
+    const base = 0x7f0000000000; // 512 GiB aligned, so 1 GiB aligned
+    expect(pt.mapHugePud(base, RW)).toBe(0);
+    expect(pt.populateRange(base + GiB, base + GiB + 2 * MiB, RW)).toBe(0);
+    const tlb = new MmuGather(pt);
+    // [base + 1 GiB - 2 MiB, base + 1 GiB + 2 MiB): the tail of the leaf and one PMD of PTEs
+    const start = base + GiB - 2 * MiB;
+    const end = base + GiB + 2 * MiB;
+    tlb.tlbGatherMmu(start, end);
+    const cursor = new ZapCursor(tlb, start, end);
+    const steps: number[] = [];
+    for (let n = cursor.step(); n >= 0; n = cursor.step()) steps.push(n);
+    // one step: the split leaf (1) and the 512 PTEs of the next GiB together
+    expect(steps).toEqual([1 + 512]);
+    tlb.tlbFinishMmu(start, end);
+    expect(pt.followPage(base)).toBe(-1);
+  });
+});
+
+describe("mmu_gather overflow", () => {
+  it("__tlbRemovePage past a full gather throws instead of losing the page", () => {
+    const { phys, pt } = setup(64 * MiB);
+    const tlb = new MmuGather(pt);
+    tlb.tlbGatherMmu(0x1000, 0x2000);
+    let full = false;
+    let n = 0;
+    while (!full) {
+      full = tlb.__tlbRemovePage(phys.allocFrame("anon"));
+      n++;
+    }
+    expect(n).toBe(9698);
+    expect(() => tlb.__tlbRemovePage(phys.allocFrame("anon"))).toThrow(/full mmu_gather/);
   });
 });

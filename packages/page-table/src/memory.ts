@@ -343,6 +343,9 @@ export class ZapCursor {
     const dirs = pt.dirs;
     const end = this.end;
     let addr = this.cur;
+    // PTEs cleared by splitting a partly covered huge PUD: zap_pud_range() then `continue`s
+    // past the cond_resched() label, so they are reported with the next step's.
+    let carried = 0;
     while (addr !== end) {
       // PGD (and with LA57, P4D): skip empty entries without rescheduling
       let tab = pt.pgdId;
@@ -368,25 +371,22 @@ export class ZapCursor {
         if (pudNext - addr === PUD_SPAN) {
           cleared = zapHugePud(tlb, pud, j, addr);
           this.cur = pudNext;
-          return cleared; // cond_resched()
+          return carried + cleared; // cond_resched()
         }
-        cleared = __splitHugePud(tlb, pud, j);
+        carried += __splitHugePud(tlb, pud, j);
       }
       if (dirs.lo(pud, j) === 0) {
-        addr = pudNext;
-        if (cleared !== 0) {
-          this.cur = addr;
-          return cleared;
-        }
+        addr = pudNext; // pud_none_or_clear_bad(): continue, no cond_resched()
         continue;
       }
       // one PMD entry (zap_pmd_range's loop body), then cond_resched()
       const next = spanAddrEnd(addr, end, PMD_SPAN);
-      cleared += zapPmdRange(tlb, pud, j, addr, next);
+      cleared = zapPmdRange(tlb, pud, j, addr, next);
       this.cur = next;
-      return cleared;
+      return carried + cleared;
     }
     this.cur = end;
+    if (carried !== 0) return carried; // report them; the next step() ends the range
     this.done = true;
     tlb.tlbEndVma();
     return -1;

@@ -223,6 +223,12 @@ export class MmuGather {
   /** mm/memory.c: __tlb_remove_page_size() — v4.19: queue a page; true if the caller must flush. */
   __tlbRemovePage(pfn: number): boolean {
     this.assertActive("__tlbRemovePage");
+    if (this.nr >= this.cap) {
+      // VM_BUG_ON_PAGE(batch->nr > batch->max): the caller ignored "full, flush first".
+      throw new Error(
+        "@mmlab/page-table: __tlbRemovePage on a full mmu_gather: flush (tlbFlushMmu) after it returned true",
+      );
+    }
     this.pages[this.nr++] = pfn;
     this.stats.pagesGathered++;
     if (this.nr === this.cap) return !this.tlbNextBatch();
