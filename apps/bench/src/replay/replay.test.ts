@@ -121,6 +121,29 @@ describe("the replay engine", () => {
     expect(r.layouts[0]?.firstDifference).toMatchObject({ index: 2, fields: ["perms"] });
   });
 
+  it("a vfork child's execve gives the child a new mm and leaves its parent's alone", () => {
+    const plain = replayFixture("cat");
+    const i = input("cat");
+    const lines = i.trace.text.split("\n");
+    // cat vforks a child right after its first mmap; the child execs and maps in its new image.
+    lines.splice(
+      3,
+      0,
+      "1986  vfork()                           = 1990",
+      '1990  execve("/usr/bin/true", ["true"], 0x7fffffffe668 /* 39 vars */) = 0',
+      "1990  mmap(NULL, 8192, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7ffff7fbe000",
+    );
+    i.trace.text = lines.join("\n");
+    const r = runReplay(i, parseReplay(i), {
+      mmapMinAddr: MIN_ADDR,
+      generation: knownGenerations()[0],
+    });
+    expect(r.firstMismatch).toBeNull();
+    expect(r.modelError).toBeNull();
+    expect(r.replayed).toBe(plain.replayed); // every call of the parent, none of the child's
+    expect(r.layouts[0]?.firstDifference).toBeNull();
+  });
+
   it("runs each call as a task with the recorded tid, in virtual time", () => {
     const r = replayFixture("c-threads");
     expect(r.virtualNs).toBeGreaterThan(0);

@@ -36,7 +36,7 @@ import type { Instruction } from "@mmlab/sched";
 import { Sim } from "@mmlab/sched";
 import { compareLayouts, type LayoutDiff, type MapsEntry } from "./maps.js";
 import { parseStrace, type StraceLog } from "./strace.js";
-import { CLONE_VM, type DecodedCall, decodeLog, type ReplayOp } from "./syscalls.js";
+import { CLONE_THREAD, CLONE_VM, type DecodedCall, decodeLog, type ReplayOp } from "./syscalls.js";
 
 /** The kernel generation whose rules place mappings (mm-core's `generation`). */
 export type Generation = KernelGeneration;
@@ -286,6 +286,8 @@ export function runReplay(
   );
   const procs = new Map<number, Proc>(); // by pid (tgid)
   const tgidOf = new Map<number, number>(); // tid → tgid
+  /** tids created with CLONE_VM but without CLONE_THREAD (vfork, posix_spawn) */
+  const vforkChildren = new Set<number>();
   const order: Proc[] = [];
   const addProc = (pid: number, mm: MmStruct | null, origin: ProcessSummary["origin"]): Proc => {
     const p: Proc = {
@@ -355,6 +357,8 @@ export function runReplay(
       if ((op.flags & CLONE_VM) !== 0) {
         tgidOf.set(child, tgid); // a thread (or vfork child) shares the mm
         proc.summary.threads.push(child);
+        // vfork/posix_spawn: the mm is shared only until the child execs
+        if ((op.flags & CLONE_THREAD) === 0) vforkChildren.add(child);
       } else {
         let childMm: MmStruct | null = null;
         if (mm !== null) {
@@ -374,7 +378,18 @@ export function runReplay(
       continue;
     }
     if (op.kind === "execve") {
-      if (i !== firstExec && call.ret === 0) {
+      if (i !== firstExec && call.ret === 0 && vforkChildren.has(call.pid)) {
+        // exec gives a vfork child a new mm of its own; the parent keeps its mm (de_thread()
+        // replaces the mm of the whole group only for a CLONE_THREAD member).
+        vforkChildren.delete(call.pid);
+        const threads = proc.summary.threads;
+        threads.splice(threads.indexOf(call.pid), 1);
+        tgidOf.set(call.pid, call.pid);
+        addProc(call.pid, null, "unknown image");
+        note(
+          `pid ${call.pid} (a vfork/CLONE_VM child) execs ${op.path} (line ${call.line}): its new image's calls are skipped; its parent's mm is unchanged`,
+        );
+      } else if (i !== firstExec && call.ret === 0) {
         proc.mm = null;
         proc.summary.origin = "unknown image";
         note(

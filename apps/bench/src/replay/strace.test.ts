@@ -130,6 +130,20 @@ describe("parseStrace", () => {
     expect(log.calls.map((c) => c.ret)).toEqual([4, 7, 8, 10, 1]);
   });
 
+  it("reads strace -r lines (a padded relative timestamp) and huge-page flags with <<", () => {
+    const log = parseStrace(
+      "     0.000123 mmap(NULL, 2097152, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS|MAP_HUGETLB|21<<MAP_HUGE_SHIFT, -1, 0) = -1 ENOMEM (Cannot allocate memory)",
+      "r.strace",
+      7,
+    );
+    expect(log.calls).toHaveLength(1);
+    const call = log.calls[0] as (typeof log.calls)[number];
+    expect(call.pid).toBe(7);
+    expect(call.args).toHaveLength(6);
+    expect(call.ret).toBe(-12);
+    expect(decodeCall(call)).toMatchObject({ kind: "mmap", len: 2097152 });
+  });
+
   it("drops a call cut short by its process's exit", () => {
     const log = parseStrace(
       ["7  futex(0x1, FUTEX_WAIT, 0, NULL <unfinished ...>", "7  +++ exited with 0 +++"].join("\n"),
@@ -233,6 +247,10 @@ describe("argument helpers", () => {
     expect(parseFlags("0x3", PROT_NAMES)).toBe(3);
     expect(parseFlags("MAP_FILE|MAP_ANONYMOUS", MAP_NAMES)).toBe(0x20);
     expect(parseFlags("MAP_PRIVATE|0x4000000", MAP_NAMES)).toBe(0x4000002);
+    // MAP_HUGETLB with a 2 MiB page size: 21 << MAP_HUGE_SHIFT (26)
+    expect(parseFlags("MAP_PRIVATE|MAP_ANONYMOUS|MAP_HUGETLB|21<<MAP_HUGE_SHIFT", MAP_NAMES)).toBe(
+      (0x2 | 0x20 | 0x40000 | (21 << 26)) >>> 0,
+    );
     expect(parseFdArg("3</usr/lib/libc.so.6>")).toEqual({ fd: 3, path: "/usr/lib/libc.so.6" });
     expect(parseFdArg("-1")).toEqual({ fd: -1, path: null });
     expect(parseStringArg('"/etc/ld.so.cache"')).toBe("/etc/ld.so.cache");

@@ -121,7 +121,7 @@ export const ERRNO_VALUES: Readonly<Record<string, number>> = {
 };
 
 // "1234  " or "[pid 1234] " (strace -f to a terminal), then an optional timestamp.
-const PREFIX = /^(?:(\d+)\s+|\[pid\s+(\d+)\]\s+)?(?:\d+(?::\d\d:\d\d)?(?:\.\d+)?\s+)?/;
+const PREFIX = /^\s*(?:(\d+)\s+|\[pid\s+(\d+)\]\s+)?(?:\d+(?::\d\d:\d\d)?(?:\.\d+)?\s+)?/;
 const CALL_START = /^([a-z_][a-z0-9_]*)\(/;
 const RESUMED = /^<\.\.\. ([a-z_][a-z0-9_]*) resumed>\s?/;
 const UNFINISHED = " <unfinished ...>";
@@ -264,6 +264,11 @@ function parseComplete(
   };
 }
 
+/** A "<" that opens a -y path ("3</etc/x>"), not a shift ("21<<MAP_HUGE_SHIFT"). */
+function isPathOpen(s: string, i: number): boolean {
+  return s[i] === "<" && s[i + 1] !== "<" && s[i - 1] !== "<" && /[0-9A-Z]/.test(s[i - 1] ?? "");
+}
+
 /** The index of the ")" closing the "(" at `open`, skipping strings, <paths> and nesting. */
 function matchingParen(s: string, open: number): number {
   let depth = 0;
@@ -271,7 +276,7 @@ function matchingParen(s: string, open: number): number {
     const ch = s[i];
     if (ch === '"') {
       i = skipString(s, i);
-    } else if (ch === "<" && /[0-9A-Z]/.test(s[i - 1] ?? "")) {
+    } else if (isPathOpen(s, i)) {
       const end = s.indexOf(">", i);
       if (end < 0) return -1;
       i = end;
@@ -300,7 +305,7 @@ export function splitArgs(s: string): string[] {
   for (let i = 0; i < s.length; i++) {
     const ch = s[i];
     if (ch === '"') i = skipString(s, i);
-    else if (ch === "<" && /[0-9A-Z]/.test(s[i - 1] ?? "")) {
+    else if (isPathOpen(s, i)) {
       const end = s.indexOf(">", i);
       i = end < 0 ? s.length : end;
     } else if (ch === "(" || ch === "[" || ch === "{") depth++;
@@ -355,7 +360,9 @@ export function parseFlags(t: string, names: Readonly<Record<string, number>>): 
   let v = 0;
   for (const part of t.split("|")) {
     const p = part.trim();
-    const n = names[p] ?? parseNumber(p);
+    // "21<<MAP_HUGE_SHIFT": the huge page size of MAP_HUGETLB, log2 in bits 26-31
+    const shift = /^(\d+)<<MAP_HUGE_SHIFT$/.exec(p);
+    const n = shift !== null ? Number(shift[1]) * 2 ** 26 : (names[p] ?? parseNumber(p));
     if (Number.isNaN(n) || n < 0 || n >= 2 ** 31) return Number.NaN;
     v |= n;
   }
