@@ -27,6 +27,7 @@ import {
   VM_HUGETLB,
   VM_IO,
   VM_LOCKED,
+  VM_MAYSHARE,
   VM_MERGEABLE,
   VM_NOHUGEPAGE,
   VM_PFNMAP,
@@ -237,8 +238,11 @@ function* madviseBehavior(
       f = vmFlagsClear(f, VM_DONTDUMP);
       break;
     case MADV_MERGEABLE:
-      // ksm_madvise(): shared, special, hugetlb and mixed mappings are silently skipped.
-      if (!vmFlagsHas(f, VM_SHARED | VM_SPECIAL | VM_HUGETLB)) f = vmFlagsSet(f, VM_MERGEABLE);
+      // ksm_madvise(): shared (also read-only shared: VM_MAYSHARE), special and hugetlb
+      // mappings are silently skipped.
+      if (!vmFlagsHas(f, VM_SHARED | VM_MAYSHARE | VM_SPECIAL | VM_HUGETLB)) {
+        f = vmFlagsSet(f, VM_MERGEABLE);
+      }
       break;
     case MADV_UNMERGEABLE:
       f = vmFlagsClear(f, VM_MERGEABLE);

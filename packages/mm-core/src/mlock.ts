@@ -12,7 +12,7 @@ import {
   vmFlagsHas,
 } from "@mmlab/vma-tree";
 import { charge, type Op } from "./charge.js";
-import { EINTR, EINVAL, ENOMEM, EPERM } from "./errno.js";
+import { EAGAIN, EFAULT, EINTR, EINVAL, ENOMEM, EPERM } from "./errno.js";
 import { PAGE_SIZE } from "./layout.js";
 import type { MmStruct } from "./mm-struct.js";
 import { mmPopulate } from "./populate.js";
@@ -103,6 +103,13 @@ function alignRange(start: number, len: number): { start: number; len: number } 
   return { start: start - off, len: Math.ceil((len + off) / PAGE_SIZE) * PAGE_SIZE };
 }
 
+/** mm/mlock.c: __mlock_posix_error_return() — v4.19: POSIX errnos for a failed populate. */
+export function mlockPosixErrorReturn(retval: number): number {
+  if (retval === -EFAULT) return -ENOMEM;
+  if (retval === -ENOMEM) return -EAGAIN;
+  return retval;
+}
+
 /** mm/mlock.c: do_mlock() — v4.19, the mlock(2) system call. 0 or a negative errno. */
 export function* sysMlock(mm: MmStruct, start0: number, len0: number): Op<number> {
   yield* charge(mm.cost.syscall);
@@ -124,7 +131,7 @@ export function* sysMlock(mm: MmStruct, start0: number, len0: number): Op<number
   mm.mmapSem.upWrite();
   yield* charge(mm.cost.lockOp);
   if (error !== 0) return error;
-  return yield* mmPopulate(mm, start, len, false);
+  return mlockPosixErrorReturn(yield* mmPopulate(mm, start, len, false));
 }
 
 /** mm/mlock.c: SYSCALL munlock() — v4.19. 0 or a negative errno. */

@@ -9,10 +9,22 @@ import {
   vmFlagsHas,
 } from "@mmlab/vma-tree";
 import { describe, expect, it } from "vitest";
-import { EACCES, EBADF, EEXIST, EINVAL, ENOMEM, EOPNOTSUPP, EOVERFLOW, EPERM } from "./errno.js";
+import {
+  EACCES,
+  EAGAIN,
+  EBADF,
+  EEXIST,
+  EINVAL,
+  ENOMEM,
+  EOPNOTSUPP,
+  EOVERFLOW,
+  EPERM,
+} from "./errno.js";
 import { doPageFault, FAULT_SIGBUS, FAULT_SIGSEGV_ACCERR } from "./fault.js";
 import type { OpenFile } from "./file.js";
 import { PAGE_SIZE } from "./layout.js";
+import { MADV_MERGEABLE, sysMadvise } from "./madvise.js";
+import { mlockPosixErrorReturn, sysMlock } from "./mlock.js";
 import type { MmStruct } from "./mm-struct.js";
 import { sysMmap } from "./mmap.js";
 import { sysMprotect } from "./mprotect.js";
@@ -338,5 +350,38 @@ describe("kernel generations", () => {
       ]).toEqual([generation, want]);
     }
     expect(-ENOMEM).toBeLessThan(0);
+  });
+});
+
+describe("populate of mappings that are not private writable (populate_vma_page_range)", () => {
+  it("read-only private anonymous memory is populated with the zero page, shared with shmem pages", () => {
+    const { mm, run } = setup();
+    run(() =>
+      sysMmap(mm, A, 16 * P, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_POPULATE),
+    );
+    expect(mm.pt.rss.anon).toBe(0);
+    expect(mm.pt.followPage(A + 5 * P)).toBe(mm.phys.zeroPfn);
+    run(() =>
+      sysMmap(mm, A + 32 * P, 16 * P, RW, MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED | MAP_POPULATE),
+    );
+    expect(mm.pt.rss.shmem).toBe(16);
+    expect(mm.pt.rss.anon).toBe(0);
+  });
+
+  it("mlock of a file mapping running past EOF fails with -ENOMEM (the POSIX errno for -EFAULT)", () => {
+    const { mm, run } = setup({ capIpcLock: true });
+    // DATA is 16 pages long; map 32 of it: the pages past EOF cannot be faulted in.
+    run(() => sysMmap(mm, A, 32 * P, PROT_READ, MAP_PRIVATE | MAP_FIXED, 3, 0));
+    expect(run(() => sysMlock(mm, A, 32 * P))).toBe(-ENOMEM);
+    expect(mlockPosixErrorReturn(-ENOMEM)).toBe(-EAGAIN);
+    expect(mlockPosixErrorReturn(-EPERM)).toBe(-EPERM);
+  });
+
+  it("MADV_MERGEABLE leaves a read-only shared file mapping (VM_MAYSHARE) alone: no split", () => {
+    const { mm, run } = setup();
+    // fd 4 is O_RDONLY: MAP_SHARED gives r--s, VM_MAYSHARE without VM_SHARED.
+    run(() => sysMmap(mm, A, 4 * P, PROT_READ, MAP_SHARED | MAP_FIXED, 4, 0));
+    expect(run(() => sysMadvise(mm, A, 2 * P, MADV_MERGEABLE))).toBe(0);
+    expect(mm.mapCount).toBe(1);
   });
 });

@@ -13,8 +13,8 @@ import { PAGE_SIZE, PMD_SIZE } from "./layout.js";
 import type { MmStruct } from "./mm-struct.js";
 
 /**
- * Populates [start, start + len); with `ignoreErrors` (mmap's use) a hole or failure just
- * stops the VMA, otherwise (mlock's use) it returns -ENOMEM. Returns 0 or a negative errno.
+ * Populates [start, start + len); with `ignoreErrors` (mmap's use) a failure just stops
+ * the VMA, otherwise (mlock's use) it is returned. Returns 0 or a negative errno.
  */
 export function* mmPopulate(
   mm: MmStruct,
@@ -30,31 +30,32 @@ export function* mmPopulate(
   for (let nstart = start; nstart < end; ) {
     const vma = mm.tree.findVma(nstart);
     if (vma === null || vma.vmStart >= end) break;
-    if (vma.vmStart > nstart) {
-      if (!ignoreErrors) {
-        ret = -ENOMEM;
-        break;
-      }
-      nstart = vma.vmStart;
-    }
+    // A hole (only a racing munmap makes one): carry on from the next VMA, as the kernel.
+    if (vma.vmStart > nstart) nstart = vma.vmStart;
     const nend = Math.min(end, vma.vmEnd);
-    // populate_vma_page_range(): VM_IO / VM_PFNMAP are skipped (no struct pages).
-    if (vma.vmFile !== null && isRegularFile(vma.vmFile)) {
-      const err = yield* populateFilePages(mm, vma, nstart, nend);
+    // populate_vma_page_range(): VM_IO / VM_PFNMAP are skipped (no struct pages); only a
+    // private writable mapping is written (FOLL_WRITE), anything else is read: the zero page
+    // for private anonymous memory, shmem pages for shared.
+    const privateWritable = (vma.vmFlags & (VM_WRITE | VM_SHARED)) === VM_WRITE;
+    if (
+      (vma.vmFile !== null && isRegularFile(vma.vmFile)) ||
+      (!privateWritable && !vmFlagsHas(vma.vmFlags, VM_IO | VM_PFNMAP))
+    ) {
+      const err = yield* populateByFaults(mm, vma, nstart, nend);
       if (err !== 0 && !ignoreErrors) {
         ret = err;
         break;
       }
     } else if (!vmFlagsHas(vma.vmFlags, VM_IO | VM_PFNMAP)) {
-      const write = vmFlagsHas(vma.vmFlags, VM_WRITE);
+      // Private writable anonymous memory: bulk write faults, one PMD extent at a time.
       if (vma.anonVma === null) vma.anonVma = mm.newAnonVma();
       for (let a = nstart; a < nend; ) {
         const chunkEnd = Math.min(nend, (Math.floor(a / PMD_SIZE) + 1) * PMD_SIZE);
         const before = mm.pt.rss.anon;
         const err = mm.pt.populateRange(a, chunkEnd, {
-          write,
+          write: true,
           exec: false,
-          dirty: write,
+          dirty: true,
           accessed: true,
         });
         yield* charge((mm.pt.rss.anon - before) * mm.cost.populatePage);
@@ -74,11 +75,12 @@ export function* mmPopulate(
 }
 
 /**
- * populate_vma_page_range() on a file mapping, page by page through the fault path: a
- * private writable mapping is written (FOLL_WRITE: COW copies), anything else read. Stops
- * at the page beyond EOF. 0 or -ENOMEM / -EFAULT.
+ * populate_vma_page_range() page by page through the fault path (file mappings, and
+ * anonymous memory that is not private writable): a private writable mapping is written
+ * (FOLL_WRITE: COW copies), anything else read. Stops at the page beyond EOF.
+ * 0 or -ENOMEM / -EFAULT.
  */
-function* populateFilePages(mm: MmStruct, vma: Vma, start: number, end: number): Op<number> {
+function* populateByFaults(mm: MmStruct, vma: Vma, start: number, end: number): Op<number> {
   const write = (vma.vmFlags & (VM_WRITE | VM_SHARED)) === VM_WRITE;
   for (let a = start; a < end; a += PAGE_SIZE) {
     if (mm.pt.followPage(a) >= 0 && !write) continue;
