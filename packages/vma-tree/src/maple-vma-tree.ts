@@ -17,7 +17,7 @@ import { areaPos } from "./maple/gap.js";
 import { masEraseExact, masInsertRange } from "./maple/store.js";
 import { masWalk, mtFind, mtFindRev, mtreeLoad, walkPos } from "./maple/walk.js";
 import { MapleTree, type MaState } from "./maple-tree.js";
-import { and53, MAPLE_MAX, PAGE_SIZE } from "./page.js";
+import { and53, infoPages, MAPLE_MAX, PAGE_SIZE } from "./page.js";
 import {
   checkVmaBounds,
   DEFAULT_STACK_GUARD_GAP,
@@ -48,15 +48,6 @@ function pageOf(addr: number, fn: string): number {
     );
   }
   return Math.floor(addr * PAGE_INV);
-}
-
-function infoPages(bytes: number, field: string): number {
-  if (!Number.isInteger(bytes) || bytes < 0 || bytes % PAGE_SIZE !== 0) {
-    throw new RangeError(
-      `@mmlab/vma-tree: vm_unmapped_area_info.${field} ${bytes} is not a non-negative page multiple`,
-    );
-  }
-  return bytes / PAGE_SIZE;
 }
 
 /** mm->mm_mt with the mm/mmap.c (v6.8) VMA operations over it. */

@@ -20,6 +20,16 @@ export function pageIndexOf(addr: number): number {
   return Math.floor(addr / PAGE_SIZE);
 }
 
+/** A vm_unmapped_area_info field in pages; RangeError unless it is a non-negative page multiple. */
+export function infoPages(bytes: number, field: string): number {
+  if (!isPageAligned(bytes)) {
+    throw new RangeError(
+      `@mmlab/vma-tree: vm_unmapped_area_info.${field} ${bytes} is not a non-negative page multiple`,
+    );
+  }
+  return bytes / PAGE_SIZE;
+}
+
 /** True for a non-negative integer multiple of PAGE_SIZE. */
 export function isPageAligned(addr: number): boolean {
   return Number.isInteger(addr) && addr >= 0 && addr % PAGE_SIZE === 0;

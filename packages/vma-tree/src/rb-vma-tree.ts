@@ -43,7 +43,7 @@
  * never changes on a linked VMA in the kernel either.
  */
 import { ENOMEM } from "./errno.js";
-import { and53, PAGE_SIZE } from "./page.js";
+import { and53, infoPages, PAGE_SIZE } from "./page.js";
 import {
   checkVmaBounds,
   DEFAULT_STACK_GUARD_GAP,
@@ -867,14 +867,4 @@ function addrPage(addr: number): number {
   if (!(addr >= 0))
     throw new RangeError(`@mmlab/vma-tree: address ${addr} is not a non-negative number`);
   return Math.floor(addr / PAGE_SIZE);
-}
-
-/** A vm_unmapped_area_info field in pages; it must be a non-negative page multiple. */
-function infoPages(bytes: number, field: string): number {
-  if (!Number.isInteger(bytes) || bytes < 0 || bytes % PAGE_SIZE !== 0) {
-    throw new RangeError(
-      `@mmlab/vma-tree: vm_unmapped_area_info.${field} ${bytes} is not a non-negative page multiple`,
-    );
-  }
-  return bytes / PAGE_SIZE;
 }
