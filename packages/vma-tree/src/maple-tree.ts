@@ -24,7 +24,9 @@
  *  3. Leaves have 16 slots; internal nodes 10 (arange64, allocation trees) or 16 (range64).
  *     Non-root nodes hold at least 6 slots (leaf, range64) or 4 (arange64); an internal root
  *     at least 2.
- *  4. Two neighbouring ranges are never both NULL, also across nodes (NULL stores coalesce).
+ *  4. Two neighbouring ranges are never both NULL, also across nodes (NULL stores coalesce),
+ *     and no leaf but the right-most ends on NULL (mas_is_span_wr, mab_no_null_split): a
+ *     NULL slot is followed by an entry in the same leaf, which keeps mt_find in one leaf.
  *  5. Allocation trees (MT_FLAGS_ALLOC_RANGE): gap[i] equals the largest NULL run in child i's
  *     subtree, so emptyArea/emptyAreaRev descend in O(log n) without scanning leaves.
  *  6. count() equals the number of non-NULL ranges; no node is leaked or reachable twice.

@@ -1,6 +1,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { MapleTree } from "../maple-tree.js";
+import { MAPLE_MAX } from "../page.js";
+import { FREE_END, MAPLE_RANGE64_SLOTS } from "./node.js";
 import { setLeafFastPath } from "./store.js";
 
 /** The whole arena and root state, as plain arrays, for exact comparison. */
@@ -58,4 +60,40 @@ describe("the in-leaf store fast path (mas_wr_node_store) leaves the same tree a
       );
     });
   }
+});
+
+describe("no leaf but the right-most ends on NULL (mas_is_span_wr, mab_no_null_split)", () => {
+  /** Every leaf in index order (leaves partition the index space) as [max, ends on NULL]. */
+  function leafEnds(t: MapleTree<number>): Array<[number, boolean]> {
+    const a = t.arena;
+    const out: Array<[number, boolean]> = [];
+    for (let id = 0; id < a.leafHighWater; id++) {
+      const end = a.leafEnd[id] as number;
+      if (end === FREE_END) continue;
+      const last = id * MAPLE_RANGE64_SLOTS + end;
+      out.push([a.leafPivots[last] as number, a.leafSlots[last] === null]);
+    }
+    return out.sort((x, y) => x[0] - y[0]);
+  }
+
+  it("erasing the last entry of a leaf spans into the next leaf instead of ending it on NULL", () => {
+    const t = new MapleTree<number>();
+    for (let i = 0; i < 200; i++) t.store(i, i, i); // adjacent entries: no NULL but the tail
+    const [firstMax] = leafEnds(t)[0] as [number, boolean];
+    expect(t.load(firstMax + 1)).toBe(firstMax + 1); // the next leaf starts with an entry
+    expect(t.erase(firstMax)).toBe(firstMax);
+    t.validate();
+    expect(t.load(firstMax)).toBeNull();
+    expect([t.load(firstMax - 1), t.load(firstMax + 1)]).toEqual([firstMax - 1, firstMax + 1]);
+    for (const [max, endsOnNull] of leafEnds(t)) expect(endsOnNull).toBe(max === MAPLE_MAX);
+  });
+
+  it("an ascending split never leaves a leaf ending on NULL", () => {
+    const t = new MapleTree<number>();
+    for (let i = 0; i < 2000; i++) t.store(i * 2, i * 2, i); // every other range NULL
+    t.validate();
+    const ends = leafEnds(t);
+    expect(ends.length).toBeGreaterThan(100);
+    for (const [max, endsOnNull] of ends) expect(endsOnNull).toBe(max === MAPLE_MAX);
+  });
 });

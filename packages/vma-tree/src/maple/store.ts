@@ -179,15 +179,11 @@ function storeFromPath<T>(
     const start = off > 0 ? (lp[base + off - 1] as number) + 1 : (lMin[0] as number);
     if (start < lo) {
       if (ls[base + off] === null) lo = start;
-    } else if (off > 0) {
-      if (ls[base + off - 1] === null) {
-        lo = off > 1 ? (lp[base + off - 2] as number) + 1 : (lMin[0] as number);
-        lOff[0] = off - 1;
-      }
-    } else if (masWalk(mt, lo - 1) === null) {
-      lo = walkPos.min; // the NULL range ends the previous leaf (mas_extend_spanning_null)
-      pathWalk(mt, lo, lNode, lOff, lMin, lMax);
+    } else if (off > 0 && ls[base + off - 1] === null) {
+      lo = off > 1 ? (lp[base + off - 2] as number) + 1 : (lMin[0] as number);
+      lOff[0] = off - 1;
     }
+    // At slot 0 there is nothing to join: the previous leaf does not end on NULL.
   }
   if (hi <= (lMax[0] as number)) {
     for (let h = mt.levels - 1; h >= 0; h--) {
@@ -219,6 +215,13 @@ function storeFromPath<T>(
       hi = walkPos.max;
       pathWalk(mt, hi, rNode, rOff, rMin, rMax);
     }
+  }
+
+  if (entry === null && hi < MAPLE_MAX && hi === (rMax[0] as number)) {
+    // mas_is_span_wr: only the right-most leaf may end on NULL, so a NULL reaching the end
+    // of any other leaf spans into the next one, whose first range (an entry: the NULL
+    // would have been joined above) moves into the window.
+    pathWalk(mt, hi + 1, rNode, rOff, rMin, rMax);
   }
 
   if (leafFastPath && lNode[0] === rNode[0] && storeInLeaf(mt, lo, hi, entry)) {
@@ -584,20 +587,56 @@ function masUpdateGap<T>(mt: MapleRootState<T>, h: number, gap: number): void {
 /**
  * lib/maple_tree.c: mab_calc_split() — v6.8, generalised to k nodes: even sizes, except that
  * the right-most window keeps its left nodes fuller so that ascending stores (mmap's usual
- * pattern) leave dense nodes behind, as mas_wr_append does. Returns k.
+ * pattern) leave dense nodes behind, as mas_wr_append does. Leaves then get
+ * mab_no_null_split: no leaf but the right-most may end on NULL. Returns k.
  */
-function calcSplit(count: number, cap: number, minOcc: number, rightmost: boolean): number {
-  const k = Math.ceil(count / cap);
-  if (rightmost && k > 1) {
-    const size = Math.min(cap, Math.floor((count - minOcc) / (k - 1)));
-    for (let i = 0; i < k - 1; i++) splitSize[i] = size;
-    splitSize[k - 1] = count - size * (k - 1);
-    return k;
+function calcSplit(
+  count: number,
+  cap: number,
+  minOcc: number,
+  rightmost: boolean,
+  leaf: boolean,
+): number {
+  for (let k = Math.ceil(count / cap); ; k++) {
+    if (rightmost && k > 1) {
+      const size = Math.min(cap, Math.floor((count - minOcc) / (k - 1)));
+      for (let i = 0; i < k - 1; i++) splitSize[i] = size;
+      splitSize[k - 1] = count - size * (k - 1);
+    } else {
+      const small = Math.floor(count / k);
+      const extra = count - small * k;
+      for (let i = 0; i < k; i++) splitSize[i] = i < extra ? small + 1 : small;
+    }
+    if (!leaf || noNullSplit(k, cap, minOcc)) return k;
+    // Two full leaves around a NULL cannot move their border: split into one more.
   }
-  const small = Math.floor(count / k);
-  const extra = count - small * k;
-  for (let i = 0; i < k; i++) splitSize[i] = i < extra ? small + 1 : small;
-  return k;
+}
+
+/**
+ * lib/maple_tree.c: mab_no_null_split() — v6.8, at every border of a k-way leaf split: a
+ * node about to end on a NULL range takes the next range too (NULLs are never adjacent, so
+ * it is an entry), or else hands the NULL to its right neighbour. False when neither fits.
+ */
+function noNullSplit(k: number, cap: number, minOcc: number): boolean {
+  let end = 0;
+  for (let i = 0; i < k - 1; i++) {
+    end += splitSize[i] as number;
+    if (bSlot[end - 1] !== null) continue;
+    const left = splitSize[i] as number;
+    const right = splitSize[i + 1] as number;
+    if (left < cap && right - 1 >= minOcc) {
+      splitSize[i] = left + 1;
+      splitSize[i + 1] = right - 1;
+      end++;
+    } else if (left - 1 >= minOcc && right < cap) {
+      splitSize[i] = left - 1;
+      splitSize[i + 1] = right + 1;
+      end--;
+    } else {
+      return false;
+    }
+  }
+  return true;
 }
 
 /** Free every node of level h from lNode[h] to rNode[h]; returns the non-NULL entries freed. */
@@ -667,7 +706,7 @@ function rebuildWindow<T>(mt: MapleRootState<T>): void {
 
     // Phase 3: replace the window by k fresh nodes and carry the change one level up.
     const rightmost = bPivot[bCount - 1] === MAPLE_MAX;
-    const k = calcSplit(bCount, cap, minOcc, rightmost);
+    const k = calcSplit(bCount, cap, minOcc, rightmost, leaf);
     const freedEntries = freeWindow(mt, h);
     if (leaf) mt.entryCount += nonNullInBig() - freedEntries;
     let from = 0;

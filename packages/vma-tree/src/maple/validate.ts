@@ -119,6 +119,8 @@ function validateLeaf<T>(
   }
   if (a.leafPivots[base + end] !== max)
     fail(`${where}: last pivot ${a.leafPivots[base + end]} is not the node maximum`);
+  if (max !== MAPLE_MAX && a.leafSlots[base + end] === null)
+    fail(`${where}: ends on NULL but is not the right-most leaf (mas_is_span_wr)`);
   for (let i = end + 1; i < MAPLE_RANGE64_SLOTS; i++) {
     if (a.leafSlots[base + i] !== null) fail(`${where}: stale entry in unused slot ${i}`);
     if (a.leafPivots[base + i] !== MAPLE_MAX) fail(`${where}: unused pivot[${i}] is not MAPLE_MAX`);

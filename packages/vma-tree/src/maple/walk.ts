@@ -127,8 +127,7 @@ export function masWalk<T>(mt: MapleRootState<T>, index: number): T | null {
 /**
  * lib/maple_tree.c: mt_find() — v6.8. Lowest entry intersecting [index, max]: the hot path
  * of find_vma, so it only descends (no bounds kept, nothing written), the same descent as
- * mtreeLoad. A NULL range is always followed by an entry (NULL ranges are coalesced), so at
- * most one step or one more walk.
+ * mtreeLoad. A NULL range is followed by an entry in the same leaf, so at most one step.
  */
 export function mtFind<T>(mt: MapleRootState<T>, index: number, max: number): T | null {
   const a = mt.arena;
@@ -151,17 +150,15 @@ export function mtFind<T>(mt: MapleRootState<T>, index: number, max: number): T 
   i = (p[i] as number) < index ? (i + 1) | 0 : i;
   const entry = a.leafSlots[i] as T | null;
   if (entry !== null) return entry;
-  if (i < b + (a.leafEnd[node] as number)) {
-    const gapLast = p[i] as number;
-    return gapLast < max ? (a.leafSlots[i + 1] as T | null) : null;
-  }
-  return mtFindSlow(mt, index, max); // NULL at the end of a leaf: rare
+  // Only the right-most leaf ends on NULL, and that NULL runs to MAPLE_MAX (invariant 4 in
+  // maple-tree.ts): any other NULL is followed by an entry in the same leaf.
+  const gapLast = p[i] as number;
+  return gapLast < max ? (a.leafSlots[i + 1] as T | null) : null;
 }
 
 /**
- * mt_find() by mas_walk steps: for trees without gap tracking, for the walk past a NULL
- * ending a leaf, and an empty window. Kept apart so that the hot descent above stays small
- * (it is inlined into find_vma's callers) and free of recursion.
+ * mt_find() by mas_walk steps: for trees without gap tracking and an empty window. Kept
+ * apart so that the hot descent above stays small (it is inlined into find_vma's callers).
  */
 function mtFindSlow<T>(mt: MapleRootState<T>, index: number, max: number): T | null {
   for (let from = index; from <= max; ) {
