@@ -15,56 +15,14 @@ import { fileURLToPath } from "node:url";
 import * as sortedBtree from "sorted-btree";
 import { MapleVmaTree } from "../src/maple-vma-tree.js";
 import { PAGE_SIZE } from "../src/page.js";
-import { VM_READ, VM_WRITE, Vma } from "../src/vma.js";
+import type { Vma } from "../src/vma.js";
+import { flatFind, type Layout, makeLayout, prng } from "./layout.js";
 
 // sorted-btree is CommonJS with `exports.default = BTree`: the namespace's default is module.exports.
 const BTree = sortedBtree.default.default;
 
 const P = PAGE_SIZE;
-const RW = VM_READ | VM_WRITE;
 const QUERIES = 1_000_000;
-
-/** mulberry32: a small seeded PRNG. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-interface Layout {
-  n: number;
-  start: Float64Array; // pages
-  end: Float64Array; // pages, exclusive
-  vmas: Vma[];
-}
-
-/**
- * n VMAs of 1-16 pages from page 0x10 upwards, separated by holes of 0-8 pages (a quarter
- * adjacent), plus 64 planted holes of 128 pages for the gap searches to find.
- */
-function makeLayout(n: number, seed: number): Layout {
-  const rnd = prng(seed);
-  const start = new Float64Array(n);
-  const end = new Float64Array(n);
-  const vmas: Vma[] = [];
-  const plantEvery = Math.floor(n / 64);
-  let pg = 0x10;
-  for (let i = 0; i < n; i++) {
-    pg += rnd() < 0.25 ? 0 : 1 + Math.floor(rnd() * 8);
-    if (i > 0 && i % plantEvery === 0) pg += 128;
-    const len = 1 + Math.floor(rnd() * 16);
-    start[i] = pg;
-    end[i] = pg + len;
-    vmas.push(new Vma({ vmStart: pg * P, vmEnd: (pg + len) * P, vmFlags: RW }));
-    pg += len;
-  }
-  return { n, start, end, vmas };
-}
 
 function gc(): void {
   const g = (globalThis as { gc?: () => void }).gc;
@@ -125,18 +83,6 @@ function spread(xs: number[]): string {
 function ratio(slow: number[], fast: number[]): string {
   const r = slow.map((x, i) => x / (fast[i] as number));
   return `${median(r).toFixed(2)}x [${Math.min(...r).toFixed(2)}-${Math.max(...r).toFixed(2)}]`;
-}
-
-/** Lowest index i with end[i] > page (find_vma over a flat sorted array). */
-function flatFind(end: Float64Array, n: number, page: number): number {
-  let lo = 0;
-  let hi = n;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if ((end[mid] as number) > page) hi = mid;
-    else lo = mid + 1;
-  }
-  return lo;
 }
 
 /**

@@ -25,6 +25,7 @@ import IntervalTree from "@flatten-js/interval-tree";
 import { OrderedMap } from "js-sdsl";
 import * as sortedBtree from "sorted-btree";
 import { createVmaTree, PAGE_SIZE, VM_READ, VM_WRITE, Vma, type VmaTree } from "../src/index.js";
+import { prng } from "./layout.js";
 
 // sorted-btree is CommonJS with `exports.default = BTree`: the namespace's default is module.exports.
 const BTree = sortedBtree.default.default;
@@ -38,19 +39,8 @@ setFlagsFromString("--expose-gc");
 const gc = runInNewContext("gc") as () => void;
 
 // ---------------------------------------------------------------------------------------
-// Seeded PRNG (mulberry32) and the layout
+// The layout (seeded with mulberry32, as maple-tree.ts)
 // ---------------------------------------------------------------------------------------
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Layout {
   n: number;
@@ -61,7 +51,7 @@ interface Layout {
 }
 
 function makeLayout(n: number, seed: number): Layout {
-  const rnd = mulberry32(seed);
+  const rnd = prng(seed);
   const starts = new Float64Array(n);
   const ends = new Float64Array(n);
   const bigHoles = new Set<number>();
@@ -386,7 +376,7 @@ function runOne(make: () => Subject, layout: Layout, flat: boolean): Row {
   const build = nsPer(n, t0);
   const bytes = (heapBytes() - before) / n;
   // find: 1M random addresses over the whole span (hits and holes)
-  const rnd = mulberry32(1234);
+  const rnd = prng(1234);
   const FINDS = 1_000_000;
   const addrs = new Float64Array(FINDS);
   const span = (layout.topPage + 64) * P;
@@ -409,7 +399,7 @@ function runOne(make: () => Subject, layout: Layout, flat: boolean): Row {
   const eraseInsert = nsPer(EI, t0);
   // gap search (before replace, so that every subject sees the same layout)
   const GAPS = flat || !(s instanceof TreeSubject) ? (n > 100_000 ? 30 : 200) : 100_000;
-  const grnd = mulberry32(99);
+  const grnd = prng(99);
   t0 = process.hrtime.bigint();
   for (let i = 0; i < GAPS; i++) {
     const high = (layout.topPage / 2 + Math.floor(grnd() * (layout.topPage / 2))) * P;
@@ -418,7 +408,7 @@ function runOne(make: () => Subject, layout: Layout, flat: boolean): Row {
   const gap = nsPer(GAPS, t0);
   // munmap-like replace
   const RP = flat ? (n > 100_000 ? 500 : 2_000) : 50_000;
-  const rrnd = mulberry32(4321);
+  const rrnd = prng(4321);
   t0 = process.hrtime.bigint();
   for (let i = 0; i < RP; i++) {
     const a = Math.floor(rrnd() * (layout.topPage - 128)) + 1;
@@ -438,7 +428,7 @@ function crossCheck(subjects: Array<[string, () => Subject, boolean]>): void {
     const s = make();
     if (flat) (s as FlatArraySubject).build(vmas);
     else for (let i = 0; i < layout.n; i++) s.insert(vmas[layout.order[i] as number] as Vma);
-    const rnd = mulberry32(5);
+    const rnd = prng(5);
     const out: number[] = [];
     for (let i = 0; i < 300; i++) {
       const high = (Math.floor(rnd() * layout.topPage) + 1) * P;
