@@ -17,6 +17,7 @@ import {
   MAP_GROWSDOWN,
   MAP_PRIVATE,
   MAP_SHARED,
+  PROT_EXEC,
   PROT_NONE,
   PROT_READ,
   PROT_WRITE,
@@ -75,6 +76,37 @@ describe.each(["rb", "maple"] as const)("page faults, %s tree", (tree) => {
     );
     expect(mm.pt.rss.anon).toBe(0);
   });
+
+  it.each(["classic", "perVmaLock"] as const)(
+    "an instruction fetch from a readable non-exec page maps it, then faults on its NX entry (x86 access_error, %s)",
+    (munmap) => {
+      const { sim, mm } = allocMm({ tree, munmap });
+      runChecked(sim, mm, () => sysMmap(mm, A0, 4 * P, PROT_READ, ANON));
+      runChecked(sim, mm, () => sysMmap(mm, A0 + 8 * P, 4 * P, PROT_READ | PROT_EXEC, ANON));
+      runChecked(sim, mm, () => sysMmap(mm, A0 + 16 * P, 4 * P, PROT_NONE, ANON));
+      runChecked(sim, mm, () => sysMmap(mm, A0 + 24 * P, 4 * P, RW, ANON));
+      const fetch = (addr: number) =>
+        runChecked(sim, mm, () => doPageFault(mm, addr, { exec: true }));
+      // Not present: checked like a read, so the zero page is mapped; the restarted fetch
+      // hits NX (X86_PF_PROT) and is an access error.
+      expect(fetch(A0)).toBe(FAULT_SIGSEGV_ACCERR);
+      expect(mm.pt.followPage(A0)).toBe(mm.phys.zeroPfn);
+      expect(mm.pt.nrPtes).toBe(1);
+      // Present now: a protection fault, nothing more is mapped.
+      expect(fetch(A0)).toBe(FAULT_SIGSEGV_ACCERR);
+      expect(mm.pt.nrPtes).toBe(1);
+      // VM_EXEC: an ordinary read-type fault.
+      expect(fetch(A0 + 8 * P)).toBe(0);
+      expect(mm.pt.followPage(A0 + 8 * P)).toBe(mm.phys.zeroPfn);
+      // PROT_NONE: none of VM_READ | VM_EXEC | VM_WRITE, refused before anything is mapped.
+      expect(fetch(A0 + 16 * P)).toBe(FAULT_SIGSEGV_ACCERR);
+      expect(mm.pt.followPage(A0 + 16 * P)).toBe(-1);
+      // A written private page is NX too.
+      expect(runChecked(sim, mm, () => doPageFault(mm, A0 + 24 * P, { write: true }))).toBe(0);
+      expect(fetch(A0 + 24 * P)).toBe(FAULT_SIGSEGV_ACCERR);
+      expect(mm.pt.rss.anon).toBe(1);
+    },
+  );
 
   it("a VM_GROWSDOWN VMA expands down to a fault below it, keeping stack_guard_gap", () => {
     const { sim, mm } = allocMm({ tree });

@@ -67,11 +67,25 @@ export interface FaultAccess {
   sp?: number;
 }
 
-/** arch/x86/mm/fault.c: access_error() — v4.19 (no protection keys). */
-export function accessError(vma: Vma, access: FaultAccess): boolean {
+/**
+ * arch/x86/mm/fault.c: access_error() — v4.19 (no protection keys). `present` is the error
+ * code's X86_PF_PROT: a read or instruction fetch that faulted on a present entry cannot be
+ * fixed. A fetch from a non-present page is checked like a read: VM_EXEC is not consulted,
+ * the page is mapped, and the restarted fetch faults again on its NX entry (see
+ * {@link nxFetch}).
+ */
+export function accessError(vma: Vma, access: FaultAccess, present = false): boolean {
   if (access.write) return !vmFlagsHas(vma.vmFlags, VM_WRITE);
-  if (access.exec) return !vmFlagsHas(vma.vmFlags, VM_EXEC);
+  if (present) return true;
   return !vmFlagsHas(vma.vmFlags, VM_READ | VM_EXEC | VM_WRITE);
+}
+
+/**
+ * An instruction fetch from a VMA without VM_EXEC: its entries are NX (their protection comes
+ * from vm_page_prot), so the fetch faults with X86_PF_PROT once the page is present.
+ */
+function nxFetch(vma: Vma, access: FaultAccess): boolean {
+  return access.exec === true && access.write !== true && !vmFlagsHas(vma.vmFlags, VM_EXEC);
 }
 
 /**
@@ -246,14 +260,17 @@ function* faultUnderVmaLock(
   yield* charge(mm.cost.vmaLookup);
   const vma = lockVmaUnderRcu(mm, addr);
   if (vma === null) return null;
-  if (accessError(vma, access)) {
+  const nx = nxFetch(vma, access);
+  if (accessError(vma, access, nx && mm.pt.followPage(addr) >= 0)) {
     vmaEndRead(mm, vma);
     return null;
   }
   const ret = yield* handleMmFault(mm, vma, addr, access);
   vmaEndRead(mm, vma);
   vmaLockFaultDone(mm, addr);
-  return ret;
+  // The restarted fetch faults on the NX entry just mapped, is an access error under the
+  // VMA lock and ends under mmap_lock.
+  return ret === 0 && nx ? null : ret;
 }
 
 function* doPageFaultLocked(mm: MmStruct, addr: number, access: FaultAccess): Op<FaultResult> {
@@ -273,8 +290,11 @@ function* doPageFaultLocked(mm: MmStruct, addr: number, access: FaultAccess): Op
     }
     if (expandStack(mm, vma, addr) !== 0) return FAULT_SIGSEGV_MAPERR;
   }
-  if (accessError(vma, access)) return FAULT_SIGSEGV_ACCERR;
-  return yield* handleMmFault(mm, vma, addr, access);
+  const nx = nxFetch(vma, access);
+  if (accessError(vma, access, nx && mm.pt.followPage(addr) >= 0)) return FAULT_SIGSEGV_ACCERR;
+  const ret = yield* handleMmFault(mm, vma, addr, access);
+  // The fetch restarts on the NX entry just mapped and faults again, now with X86_PF_PROT.
+  return ret === 0 && nx ? FAULT_SIGSEGV_ACCERR : ret;
 }
 
 /** mm/mmap.c: find_extend_vma() — v4.19. */
