@@ -15,6 +15,7 @@ import {
   MAP_ANONYMOUS,
   MAP_FIXED,
   MAP_GROWSDOWN,
+  MAP_LOCKED,
   MAP_PRIVATE,
   MAP_SHARED,
   PROT_EXEC,
@@ -159,4 +160,30 @@ describe.each(["rb", "maple"] as const)("page faults, %s tree", (tree) => {
     expect(gup(A0 + 2 * P, 4, false)).toBe(2); // runs off the end: the pages it got
     expect(gup(A0, 4, false)).toBe(4);
   });
+
+  it.each([false, true])(
+    "get_user_pages below a stack grows it (find_extend_vma), populating it when VM_LOCKED (locked %s)",
+    (locked) => {
+      const { sim, mm } = allocMm({ tree });
+      const stack = A0 + 4 * MiB;
+      const flags = ANON | MAP_GROWSDOWN | (locked ? MAP_LOCKED : 0);
+      runChecked(sim, mm, () => sysMmap(mm, stack, 4 * P, RW, flags));
+      const anonBefore = mm.pt.rss.anon;
+      const got = runChecked(sim, mm, function* () {
+        yield* mm.mmapSem.downRead();
+        const r = yield* getUserPages(mm, stack - 6 * P, 1, true);
+        mm.mmapSem.upRead();
+        return r;
+      });
+      expect(got).toBe(1);
+      expect(mm.vmas()[0]?.vmStart).toBe(stack - 6 * P);
+      // MAP_LOCKED populated the 4 original pages; growing a locked stack faults in all 6
+      // new pages, an unlocked one only the page GUP asked for.
+      expect(mm.pt.rss.anon - anonBefore).toBe(locked ? 6 : 1);
+      expect(mm.lockedVm).toBe(locked ? 10 : 0);
+      for (let k = 1; k <= 6; k++) {
+        expect(mm.pt.followPage(stack - k * P) >= 0).toBe(locked || k === 6);
+      }
+    },
+  );
 });

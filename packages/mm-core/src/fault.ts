@@ -28,6 +28,7 @@ import { PAGE_SIZE } from "./layout.js";
 import type { MmStruct } from "./mm-struct.js";
 import { mayExpandVm, securityVmEnoughMemoryMm } from "./mmap.js";
 import { vmStatAccount } from "./munmap.js";
+import { populateVmaPageRange } from "./populate.js";
 import { SEGV_ACCERR, SEGV_MAPERR, SIGBUS, SIGSEGV } from "./uapi.js";
 import { lockVmaUnderRcu, vmaEndRead, vmaLockFaultDone } from "./vma-lock.js";
 
@@ -297,13 +298,20 @@ function* doPageFaultLocked(mm: MmStruct, addr: number, access: FaultAccess): Op
   return ret === 0 && nx ? FAULT_SIGSEGV_ACCERR : ret;
 }
 
-/** mm/mmap.c: find_extend_vma() — v4.19. */
-export function findExtendVma(mm: MmStruct, addr: number): Vma | null {
+/**
+ * mm/mmap.c: find_extend_vma() — v4.19, with the read lock held: the VMA holding addr,
+ * growing a VM_GROWSDOWN one down to it; a grown VM_LOCKED stack has its new pages faulted
+ * in (populate_vma_page_range), as mlock promises.
+ */
+export function* findExtendVma(mm: MmStruct, addr: number): Op<Vma | null> {
   addr = Math.floor(addr / PAGE_SIZE) * PAGE_SIZE;
   const vma = mm.tree.findVma(addr);
   if (vma !== null && vma.vmStart <= addr) return vma;
   if (vma === null || !vmFlagsHas(vma.vmFlags, VM_GROWSDOWN)) return null;
-  return expandStack(mm, vma, addr) === 0 ? vma : null;
+  const start = vma.vmStart;
+  if (expandStack(mm, vma, addr) !== 0) return null;
+  if (vmFlagsHas(vma.vmFlags, VM_LOCKED)) yield* populateVmaPageRange(mm, vma, addr, start);
+  return vma;
 }
 
 /**
@@ -319,7 +327,7 @@ export function* getUserPages(
 ): Op<number> {
   let done = 0;
   for (let addr = Math.floor(start / PAGE_SIZE) * PAGE_SIZE; done < nrPages; addr += PAGE_SIZE) {
-    const vma = findExtendVma(mm, addr);
+    const vma = yield* findExtendVma(mm, addr);
     const bad =
       vma === null ||
       (write ? !vmFlagsHas(vma.vmFlags, VM_WRITE) : !vmFlagsHas(vma.vmFlags, VM_READ));

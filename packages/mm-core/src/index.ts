@@ -160,7 +160,7 @@ export {
   V4_20,
   V5_8,
 } from "./munmap-v4-20.js";
-export { mmPopulate } from "./populate.js";
+export { mmPopulate, populateVmaPageRange } from "./populate.js";
 export {
   ELF_BRK_START,
   Process,

@@ -33,38 +33,12 @@ export function* mmPopulate(
     // A hole (only a racing munmap makes one): carry on from the next VMA, as the kernel.
     if (vma.vmStart > nstart) nstart = vma.vmStart;
     const nend = Math.min(end, vma.vmEnd);
-    // populate_vma_page_range(): VM_IO / VM_PFNMAP are skipped (no struct pages); only a
-    // private writable mapping is written (FOLL_WRITE), anything else is read: the zero page
-    // for private anonymous memory, shmem pages for shared.
-    const privateWritable = (vma.vmFlags & (VM_WRITE | VM_SHARED)) === VM_WRITE;
-    if (
-      (vma.vmFile !== null && isRegularFile(vma.vmFile)) ||
-      (!privateWritable && !vmFlagsHas(vma.vmFlags, VM_IO | VM_PFNMAP))
-    ) {
-      const err = yield* populateByFaults(mm, vma, nstart, nend);
+    // VM_IO / VM_PFNMAP mappings have no struct pages to fault in: skipped.
+    if (!vmFlagsHas(vma.vmFlags, VM_IO | VM_PFNMAP)) {
+      const err = yield* populateVmaPageRange(mm, vma, nstart, nend);
       if (err !== 0 && !ignoreErrors) {
         ret = err;
         break;
-      }
-    } else if (!vmFlagsHas(vma.vmFlags, VM_IO | VM_PFNMAP)) {
-      // Private writable anonymous memory: bulk write faults, one PMD extent at a time.
-      if (vma.anonVma === null) vma.anonVma = mm.newAnonVma();
-      for (let a = nstart; a < nend; ) {
-        const chunkEnd = Math.min(nend, (Math.floor(a / PMD_SIZE) + 1) * PMD_SIZE);
-        const before = mm.pt.rss.anon;
-        const err = mm.pt.populateRange(a, chunkEnd, {
-          write: true,
-          exec: false,
-          dirty: true,
-          accessed: true,
-        });
-        yield* charge((mm.pt.rss.anon - before) * mm.cost.populatePage);
-        if (err !== 0) {
-          ret = ignoreErrors ? 0 : err;
-          a = nend;
-          break;
-        }
-        a = chunkEnd;
       }
     }
     nstart = nend;
@@ -72,6 +46,40 @@ export function* mmPopulate(
   sem.upRead();
   yield* charge(mm.cost.lockOp);
   return ret;
+}
+
+/**
+ * mm/gup.c: populate_vma_page_range() — v4.19, with the read lock held: fault in [start, end)
+ * of one VMA. Only a private writable mapping is written (FOLL_WRITE), anything else is
+ * read: the zero page for private anonymous memory, shmem pages for shared. Returns 0 or the
+ * negative errno that stopped it.
+ */
+export function* populateVmaPageRange(
+  mm: MmStruct,
+  vma: Vma,
+  start: number,
+  end: number,
+): Op<number> {
+  const privateWritable = (vma.vmFlags & (VM_WRITE | VM_SHARED)) === VM_WRITE;
+  if (!privateWritable || (vma.vmFile !== null && isRegularFile(vma.vmFile))) {
+    return yield* populateByFaults(mm, vma, start, end);
+  }
+  // Private writable anonymous memory: bulk write faults, one PMD extent at a time.
+  if (vma.anonVma === null) vma.anonVma = mm.newAnonVma();
+  for (let a = start; a < end; ) {
+    const chunkEnd = Math.min(end, (Math.floor(a / PMD_SIZE) + 1) * PMD_SIZE);
+    const before = mm.pt.rss.anon;
+    const err = mm.pt.populateRange(a, chunkEnd, {
+      write: true,
+      exec: false,
+      dirty: true,
+      accessed: true,
+    });
+    yield* charge((mm.pt.rss.anon - before) * mm.cost.populatePage);
+    if (err !== 0) return err;
+    a = chunkEnd;
+  }
+  return 0;
 }
 
 /**
