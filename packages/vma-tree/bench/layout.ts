@@ -50,6 +50,19 @@ export function makeLayout(n: number, seed: number): Layout {
   return { n, start, end, vmas };
 }
 
+/** 0..n-1 in a seeded random order (Fisher-Yates), for building a tree out of order. */
+export function shuffledOrder(n: number, rnd: () => number): Int32Array {
+  const order = new Int32Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(rnd() * (i + 1));
+    const t = order[i] as number;
+    order[i] = order[j] as number;
+    order[j] = t;
+  }
+  return order;
+}
+
 /** Lowest index i with end[i] > page (find_vma over a flat sorted array). */
 export function flatFind(end: Float64Array, n: number, page: number): number {
   let lo = 0;

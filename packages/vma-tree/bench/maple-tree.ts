@@ -16,7 +16,7 @@ import * as sortedBtree from "sorted-btree";
 import { MapleVmaTree } from "../src/maple-vma-tree.js";
 import { PAGE_SIZE } from "../src/page.js";
 import type { Vma } from "../src/vma.js";
-import { flatFind, type Layout, makeLayout, prng } from "./layout.js";
+import { flatFind, type Layout, makeLayout, prng, shuffledOrder } from "./layout.js";
 
 // sorted-btree is CommonJS with `exports.default = BTree`: the namespace's default is module.exports.
 const BTree = sortedBtree.default.default;
@@ -173,14 +173,7 @@ function benchSize(n: number, rows: Row[]): void {
   tree.validate();
 
   // random-order build too
-  const order = new Int32Array(n);
-  for (let i = 0; i < n; i++) order[i] = i;
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(rnd() * (i + 1));
-    const t = order[i] as number;
-    order[i] = order[j] as number;
-    order[j] = t;
-  }
+  const order = shuffledOrder(n, rnd);
   {
     const r = time(n, 1, () => {
       const t = new MapleVmaTree();

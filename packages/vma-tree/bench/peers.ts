@@ -25,7 +25,7 @@ import IntervalTree from "@flatten-js/interval-tree";
 import { OrderedMap } from "js-sdsl";
 import * as sortedBtree from "sorted-btree";
 import { createVmaTree, PAGE_SIZE, VM_READ, VM_WRITE, Vma, type VmaTree } from "../src/index.js";
-import { prng } from "./layout.js";
+import { prng, shuffledOrder } from "./layout.js";
 
 // sorted-btree is CommonJS with `exports.default = BTree`: the namespace's default is module.exports.
 const BTree = sortedBtree.default.default;
@@ -63,14 +63,7 @@ function makeLayout(n: number, seed: number): Layout {
     pg += 1 + Math.floor(rnd() * 16);
     ends[i] = pg;
   }
-  const order = new Int32Array(n);
-  for (let i = 0; i < n; i++) order[i] = i;
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(rnd() * (i + 1));
-    const t = order[i] as number;
-    order[i] = order[j] as number;
-    order[j] = t;
-  }
+  const order = shuffledOrder(n, rnd);
   return { n, starts, ends, order, topPage: pg };
 }
 
