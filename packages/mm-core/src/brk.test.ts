@@ -6,8 +6,8 @@
 import { describe, expect, it } from "vitest";
 import { sysBrk } from "./brk.js";
 import { sysMmap } from "./mmap.js";
-import { sysMunmap } from "./munmap-strategy.js";
 import { ELF_BRK_START, Process } from "./process.js";
+import { sysMunmap } from "./sys-munmap.js";
 import { allocMm, layout, runChecked } from "./test-utils.js";
 import { MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, PROT_READ, PROT_WRITE } from "./uapi.js";
 import { validateMm } from "./validate.js";

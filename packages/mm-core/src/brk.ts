@@ -36,7 +36,7 @@ import { userfaultfdUnmapComplete } from "./hooks.js";
 import { PAGE_SIZE, pageAlign } from "./layout.js";
 import type { MmStruct } from "./mm-struct.js";
 import { getUnmappedArea, isErrValue, mayExpandVm, securityVmEnoughMemoryMm } from "./mmap.js";
-import { doMunmap } from "./munmap-strategy.js";
+import { doMunmap } from "./munmap.js";
 import { mmPopulate } from "./populate.js";
 import { MAP_FIXED } from "./uapi.js";
 import { mmapWriteUnlock, vmaStartWrite } from "./vma-lock.js";

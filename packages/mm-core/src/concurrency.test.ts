@@ -9,8 +9,8 @@ import { Sim, sleep, type TraceEvent, TraceRecorder } from "@mmlab/sched";
 import { describe, expect, it } from "vitest";
 import { doPageFault, FAULT_SIGSEGV_MAPERR } from "./fault.js";
 import { sysMmap } from "./mmap.js";
-import { sysMunmap } from "./munmap-strategy.js";
 import { Process, procPidCmdlineRead } from "./process.js";
+import { sysMunmap } from "./sys-munmap.js";
 import { FREE, MiB } from "./test-utils.js";
 import {
   MAP_ANONYMOUS,

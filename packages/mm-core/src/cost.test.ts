@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import { E5_2680_V4_18, perPageUnmapNs, zapCostNs } from "./cost-model.js";
 import { PAGE_SIZE } from "./layout.js";
 import { sysMmap } from "./mmap.js";
-import { sysMunmap } from "./munmap-strategy.js";
+import { sysMunmap } from "./sys-munmap.js";
 import { allocMm, MiB, runChecked } from "./test-utils.js";
 import {
   MAP_ANONYMOUS,

@@ -15,7 +15,7 @@ import {
   runSchedule,
 } from "./explore.js";
 import { sysMmap } from "./mmap.js";
-import { sysMunmap } from "./munmap-strategy.js";
+import { sysMunmap } from "./sys-munmap.js";
 import { MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, PROT_READ, PROT_WRITE } from "./uapi.js";
 
 describe("explore: stack expansion into a range being unmapped (246c320a8cfe)", () => {

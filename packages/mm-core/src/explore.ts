@@ -42,9 +42,11 @@ import { doPageFault, type FaultResult } from "./fault.js";
 import { PAGE_SIZE } from "./layout.js";
 import type { MmStruct } from "./mm-struct.js";
 import { sysMmap } from "./mmap.js";
-import { type MunmapStrategy, munmapStrategy, sysMunmap } from "./munmap-strategy.js";
 import { mmPopulate } from "./populate.js";
 import { Process, type ProcessOptions } from "./process.js";
+import { munmapStrategy } from "./strategies/registry.js";
+import type { MunmapStrategy } from "./strategies/strategy.js";
+import { sysMunmap } from "./sys-munmap.js";
 import { MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, PROT_READ, PROT_WRITE } from "./uapi.js";
 import { validateMm } from "./validate.js";
 

@@ -5,7 +5,7 @@ import { EINTR, ENOMEM } from "./errno.js";
 import { uprobeRegister } from "./hooks.js";
 import { PAGE_SIZE } from "./layout.js";
 import { sysMmap } from "./mmap.js";
-import { sysMunmap } from "./munmap-strategy.js";
+import { sysMunmap } from "./sys-munmap.js";
 import { allocMm, runChecked } from "./test-utils.js";
 import {
   MAP_ANONYMOUS,

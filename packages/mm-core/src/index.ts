@@ -131,6 +131,7 @@ export {
 } from "./mremap.js";
 export {
   detachVmasToBeUnmapped,
+  doMunmap,
   munlockRange,
   munmapLookupVma,
   munmapRangeOk,
@@ -138,28 +139,6 @@ export {
   unmapRegion,
   vmStatAccount,
 } from "./munmap.js";
-export {
-  CLASSIC,
-  doMunmap,
-  type MunmapStrategy,
-  munmapStrategies,
-  munmapStrategy,
-  registerMunmapStrategy,
-  sysMunmap,
-  vmMunmap,
-  vmMunmapZapRlock,
-  ZAP_RLOCK,
-} from "./munmap-strategy.js";
-export {
-  __doMunmap,
-  __doMunmapV5_8,
-  __vmMunmap,
-  type DoMunmapFn,
-  doVmiMunmap,
-  PER_VMA_LOCK,
-  V4_20,
-  V5_8,
-} from "./munmap-v4-20.js";
 export { mmPopulate, populateVmaPageRange } from "./populate.js";
 export {
   ELF_BRK_START,
@@ -168,6 +147,14 @@ export {
   procPidCmdlineRead,
   VM_STACK_FLAGS,
 } from "./process.js";
+export { CLASSIC, vmMunmap } from "./strategies/classic.js";
+export { munmapStrategies, munmapStrategy, registerMunmapStrategy } from "./strategies/registry.js";
+export type { DoMunmapFn, MunmapStrategy } from "./strategies/strategy.js";
+export { __doMunmap, __vmMunmap, V4_20 } from "./strategies/v4-20.js";
+export { __doMunmapV5_8, V5_8 } from "./strategies/v5-8.js";
+export { doVmiMunmap, PER_VMA_LOCK } from "./strategies/v6-4.js";
+export { vmMunmapZapRlock, ZAP_RLOCK } from "./strategies/zap-rlock.js";
+export { sysMunmap } from "./sys-munmap.js";
 export {
   formatMapsEntry,
   type MapsEntry,

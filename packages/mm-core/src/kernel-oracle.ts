@@ -14,7 +14,7 @@ import { type KernelGeneration, MmStruct } from "./mm-struct.js";
 import { sysMmap } from "./mmap.js";
 import { sysMprotect } from "./mprotect.js";
 import { MREMAP_FIXED, MREMAP_MAYMOVE, sysMremap } from "./mremap.js";
-import { sysMunmap } from "./munmap-strategy.js";
+import { sysMunmap } from "./sys-munmap.js";
 import { type MapsEntry, parseProcPidMaps, procPidMaps } from "./task-mmu.js";
 import * as uapi from "./uapi.js";
 import { validateMm } from "./validate.js";

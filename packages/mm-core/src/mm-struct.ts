@@ -25,8 +25,8 @@ import {
   taskSizeMax,
 } from "./layout.js";
 import { type LoadLayoutOptions, loadLayout } from "./load-layout.js";
-import type { MunmapStrategy } from "./munmap-strategy.js";
-import { munmapStrategy } from "./munmap-strategy.js";
+import { munmapStrategy } from "./strategies/registry.js";
+import type { MunmapStrategy } from "./strategies/strategy.js";
 import type { MapsEntry } from "./task-mmu.js";
 
 /**

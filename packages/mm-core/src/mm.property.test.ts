@@ -15,7 +15,7 @@ import { sysMlock, sysMunlock } from "./mlock.js";
 import { MmStruct } from "./mm-struct.js";
 import { sysMmap } from "./mmap.js";
 import { sysMprotect } from "./mprotect.js";
-import { sysMunmap } from "./munmap-strategy.js";
+import { sysMunmap } from "./sys-munmap.js";
 import { FREE, MiB } from "./test-utils.js";
 import {
   MAP_ANONYMOUS,

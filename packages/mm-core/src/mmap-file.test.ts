@@ -28,7 +28,7 @@ import { mlockPosixErrorReturn, sysMlock } from "./mlock.js";
 import type { MmStruct } from "./mm-struct.js";
 import { sysMmap } from "./mmap.js";
 import { sysMprotect } from "./mprotect.js";
-import { sysMunmap } from "./munmap-strategy.js";
+import { sysMunmap } from "./sys-munmap.js";
 import { procPidMaps } from "./task-mmu.js";
 import { allocMm, layout, MiB, runChecked } from "./test-utils.js";
 import {

@@ -59,8 +59,7 @@ import {
 import { isRegularFile, type MappedFile, makedev } from "./file.js";
 import { DEFAULT_MAP_WINDOW, PAGE_SIZE, PMD_SIZE, pageAlign, pageAligned } from "./layout.js";
 import type { MmStruct } from "./mm-struct.js";
-import { vmStatAccount } from "./munmap.js";
-import { doMunmap } from "./munmap-strategy.js";
+import { doMunmap, vmStatAccount } from "./munmap.js";
 import { mmPopulate } from "./populate.js";
 import {
   MAP_32BIT,

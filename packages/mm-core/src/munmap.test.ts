@@ -14,7 +14,7 @@ import { EINVAL, ENOMEM } from "./errno.js";
 import { PAGE_SIZE } from "./layout.js";
 import { sysMlock } from "./mlock.js";
 import { sysMmap } from "./mmap.js";
-import { sysMunmap } from "./munmap-strategy.js";
+import { sysMunmap } from "./sys-munmap.js";
 import { allocMm, GiB, layout, MiB, runChecked } from "./test-utils.js";
 import {
   MAP_ANONYMOUS,

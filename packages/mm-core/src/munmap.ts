@@ -6,7 +6,7 @@
  *     -> munlock -> detachVmasToBeUnmapped -> unmapRegion (zap + free_pgtables)
  *     -> removeVmaList
  *
- * The strategies in munmap-strategy.ts decide which of these run under the write lock and
+ * doMunmap() below is v4.19's do_munmap() built from them; the strategies in strategies/ decide which of these run under the write lock and
  * which under the read lock. Each piece charges virtual time from the mm's cost model;
  * unmapRegion charges once per PMD entry, at zap_pmd_range()'s cond_resched().
  */
@@ -27,6 +27,7 @@ import {
 } from "@mmlab/vma-tree";
 import { charge, type Op } from "./charge.js";
 import { EINVAL, ENOMEM } from "./errno.js";
+import { userfaultfdUnmapPrep } from "./hooks.js";
 import { FIRST_USER_ADDRESS, PAGE_SIZE, pageAligned, USER_PGTABLES_CEILING } from "./layout.js";
 import type { MmStruct } from "./mm-struct.js";
 
@@ -211,4 +212,29 @@ export function* removeVmaList(mm: MmStruct, detached: readonly Vma[]): Op<void>
 /** mm/mmap.c: remove_vma() — v4.19: the close hook; file and policy references drop with it. */
 export function removeVma(vma: Vma): void {
   vma.vmOps?.close?.(vma);
+}
+
+/**
+ * mm/mmap.c: do_munmap() — v4.19, entirely under the caller's write lock. Also the
+ * fallback of zapRlock for special mappings, and what mmap(MAP_FIXED) uses to clear a range.
+ */
+export function* doMunmap(mm: MmStruct, start: number, len: number, uf: Vma[] | null): Op<number> {
+  const bad = munmapRangeOk(mm, start, len);
+  if (bad !== 0) return bad;
+  const end = start + munmapAlignLen(len);
+
+  const first = yield* munmapLookupVma(mm, start, end);
+  if (typeof first === "number") return first;
+  if (first === null) return 0;
+  const prev = mm.tree.vmaPrev(first);
+
+  if (uf !== null) {
+    const err = userfaultfdUnmapPrep(mm, first, start, end, uf);
+    if (err !== 0) return err;
+  }
+  yield* munlockRange(mm, first, end);
+  const detached = yield* detachVmasToBeUnmapped(mm, first, end);
+  yield* unmapRegion(mm, detached, prev, start, end);
+  yield* removeVmaList(mm, detached);
+  return 0;
 }

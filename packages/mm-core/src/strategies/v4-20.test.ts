@@ -7,13 +7,12 @@
 import { PhysMem } from "@mmlab/page-table";
 import { Sim, sleep, type TraceEvent, TraceRecorder } from "@mmlab/sched";
 import { describe, expect, it } from "vitest";
-import { doPageFault, FAULT_SIGSEGV_MAPERR } from "./fault.js";
-import { sysMmap } from "./mmap.js";
-import { munmapStrategies, munmapStrategy, sysMunmap } from "./munmap-strategy.js";
-import { __doMunmap, __doMunmapV5_8, doVmiMunmap } from "./munmap-v4-20.js";
-import { mmPopulate } from "./populate.js";
-import { Process, procPidCmdlineRead } from "./process.js";
-import { allocMm, FREE, layout, MiB, runChecked } from "./test-utils.js";
+import { doPageFault, FAULT_SIGSEGV_MAPERR } from "../fault.js";
+import { sysMmap } from "../mmap.js";
+import { mmPopulate } from "../populate.js";
+import { Process, procPidCmdlineRead } from "../process.js";
+import { sysMunmap } from "../sys-munmap.js";
+import { allocMm, FREE, layout, MiB, runChecked } from "../test-utils.js";
 import {
   MAP_ANONYMOUS,
   MAP_FIXED,
@@ -21,9 +20,13 @@ import {
   MAP_PRIVATE,
   PROT_READ,
   PROT_WRITE,
-} from "./uapi.js";
-import { validateMm } from "./validate.js";
-import { mmLockSeq, vmaIsWriteLocked, vmaLockOf, vmaLockStats } from "./vma-lock.js";
+} from "../uapi.js";
+import { validateMm } from "../validate.js";
+import { mmLockSeq, vmaIsWriteLocked, vmaLockOf, vmaLockStats } from "../vma-lock.js";
+import { munmapStrategies, munmapStrategy } from "./registry.js";
+import { __doMunmap } from "./v4-20.js";
+import { __doMunmapV5_8 } from "./v5-8.js";
+import { doVmiMunmap } from "./v6-4.js";
 
 const COSTS = { ...FREE, name: "scenario", vmaDetach: 10, pmdStep: 1000, anonFault: 100 };
 const RW = PROT_READ | PROT_WRITE;

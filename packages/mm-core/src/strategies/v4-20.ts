@@ -1,7 +1,8 @@
 /**
- * munmap(2) as merged and as fixed later: one `__do_munmap(mm, start, len, uf, downgrade)`
- * for every caller, which downgrades mmap_sem after the detach when asked and returns 1 then
- * (the caller ends with up_read instead of up_write).
+ * munmap(2) as merged in v4.20 (dd2283f2605e) and kept, with fixes, up to 6.x: one
+ * `__do_munmap(mm, start, len, uf, downgrade)` for every caller, which downgrades mmap_sem after
+ * the detach when asked and returns 1 then (the caller ends with up_read instead of up_write).
+ * v5-8.ts and v6-4.ts run the same body with their kernel's changes (the flavour):
  *
  *   v4.20 (dd2283f2605e)  downgrade whenever asked: munmap(2) asks, vm_munmap()/do_munmap()
  *                         callers do not; brk and mremap shrinks ask too (4.3 of the spec)
@@ -18,10 +19,10 @@
  */
 import { traced } from "@mmlab/sched";
 import { VM_GROWSDOWN, VM_GROWSUP, type Vma, vmFlagsHas } from "@mmlab/vma-tree";
-import { charge, type Op } from "./charge.js";
-import { EINTR } from "./errno.js";
-import { userfaultfdUnmapComplete, userfaultfdUnmapPrep } from "./hooks.js";
-import type { MmStruct } from "./mm-struct.js";
+import { charge, type Op } from "../charge.js";
+import { EINTR } from "../errno.js";
+import { userfaultfdUnmapComplete, userfaultfdUnmapPrep } from "../hooks.js";
+import type { MmStruct } from "../mm-struct.js";
 import {
   detachVmasToBeUnmapped,
   munlockRange,
@@ -30,19 +31,24 @@ import {
   munmapRangeOk,
   removeVmaList,
   unmapRegion,
-} from "./munmap.js";
-import type { MunmapStrategy } from "./munmap-strategy.js";
-import { mmapWriteDowngrade, mmapWriteUnlock, vmaMarkDetached, vmaStartWrite } from "./vma-lock.js";
+} from "../munmap.js";
+import {
+  mmapWriteDowngrade,
+  mmapWriteUnlock,
+  vmaMarkDetached,
+  vmaStartWrite,
+} from "../vma-lock.js";
+import type { DoMunmapFn, MunmapStrategy } from "./strategy.js";
 
 /** Which kernel's __do_munmap body to run. */
-type Flavour = "v4.20" | "v5.8" | "v6.4";
+export type Flavour = "v4.20" | "v5.8" | "v6.4";
 
 /**
  * The __do_munmap body shared by the three versions, under the caller's write lock. Returns
  * 1 when it downgraded (the caller holds the read lock now), 0, or a negative errno (write
  * lock still held, nothing detached).
  */
-function* doMunmapBody(
+export function* doMunmapBody(
   mm: MmStruct,
   start: number,
   len: number,
@@ -107,43 +113,6 @@ export function __doMunmap(
 }
 
 /**
- * mm/mmap.c: __do_munmap() — v5.8 (246c320a8cfe "mm/mmap.c: close race between munmap() and
- * expand_upwards()/downwards()"): no downgrade next to a VM_GROWSDOWN / VM_GROWSUP VMA.
- */
-export function __doMunmapV5_8(
-  mm: MmStruct,
-  start: number,
-  len: number,
-  uf: Vma[] | null,
-  downgrade: boolean,
-): Op<number> {
-  return doMunmapBody(mm, start, len, uf, downgrade, "v5.8");
-}
-
-/**
- * mm/mmap.c: do_vmi_munmap() -> do_vmi_align_munmap() — v6.4 with per-VMA locks: as v5.8,
- * and the VMAs it splits and detaches are write-locked until the downgrade or the unlock.
- */
-export function doVmiMunmap(
-  mm: MmStruct,
-  start: number,
-  len: number,
-  uf: Vma[] | null,
-  downgrade: boolean,
-): Op<number> {
-  return doMunmapBody(mm, start, len, uf, downgrade, "v6.4");
-}
-
-/** The signature every version's __do_munmap shares (brk and mremap call it through the strategy). */
-export type DoMunmapFn = (
-  mm: MmStruct,
-  start: number,
-  len: number,
-  uf: Vma[] | null,
-  downgrade: boolean,
-) => Op<number>;
-
-/**
  * mm/mmap.c: __vm_munmap() — v4.20: take mmap_sem for write (killable), run __do_munmap, end
  * with up_read when it downgraded (return 1 becomes 0) or up_write; then
  * userfaultfd_unmap_complete(). vm_munmap() passes downgrade = false, the syscall true.
@@ -179,28 +148,4 @@ export const V4_20: MunmapStrategy = Object.freeze({
     "merged form: detach under the write lock, downgrade for every mapping, zap and free page tables under the read lock",
   munmap: (mm: MmStruct, start: number, len: number) => __vmMunmap(mm, start, len, true),
   doMunmap: __doMunmap,
-});
-
-/** v5.8's munmap(2): as v4.20, no downgrade next to a growing stack. */
-export const V5_8: MunmapStrategy = Object.freeze({
-  name: "v5.8",
-  kernel: "v5.8 mm/mmap.c __do_munmap() with the grows-down/up veto (246c320a8cfe)",
-  description:
-    "as v4.20, but stays under the write lock when the VMA above is VM_GROWSDOWN or the one below VM_GROWSUP",
-  munmap: (mm: MmStruct, start: number, len: number) =>
-    __vmMunmap(mm, start, len, true, __doMunmapV5_8),
-  doMunmap: __doMunmapV5_8,
-});
-
-/** v6.4's munmap(2) with per-VMA locks, and page faults that try the VMA lock first. */
-export const PER_VMA_LOCK: MunmapStrategy = Object.freeze({
-  name: "perVmaLock",
-  kernel:
-    "v6.4 per-VMA locks (5e31275cc997 series): do_vmi_align_munmap() + lock_vma_under_rcu() faults (0bff0aaea03e)",
-  description:
-    "faults take the VMA's own lock instead of mmap_lock; munmap write-locks the VMAs it detaches, v5.8's downgrade veto",
-  munmap: (mm: MmStruct, start: number, len: number) =>
-    __vmMunmap(mm, start, len, true, doVmiMunmap),
-  doMunmap: doVmiMunmap,
-  perVmaLock: true,
 });
