@@ -24,6 +24,9 @@ export const W_SLEEP = 5;
 
 export type WaitMode = "uninterruptible" | "killable" | "interruptible";
 
+/** Marks instructions of every copy of this package (see current.ts), so another copy's Sim runs them. */
+const BRAND = Symbol.for("@mmlab/sched.instruction");
+
 export class Instruction {
   /** @internal I_CPU / I_SLEEP / I_BLOCK */
   readonly kind: number;
@@ -41,6 +44,15 @@ export class Instruction {
     this.wait = wait;
     this.waitChan = waitChan;
   }
+}
+Object.defineProperty(Instruction.prototype, BRAND, { value: true });
+
+/** @internal An Instruction of this copy or of another copy of @mmlab/sched in the program. */
+export function isInstruction(x: unknown): x is Instruction {
+  return (
+    x instanceof Instruction ||
+    (typeof x === "object" && x !== null && (x as { [BRAND]?: unknown })[BRAND] === true)
+  );
 }
 
 function checkNs(fn: string, ns: number): void {

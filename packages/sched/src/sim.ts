@@ -23,7 +23,8 @@ import { type HungTaskReport, HungTaskWatchdog } from "./hung-task.js";
 import {
   I_BLOCK,
   I_CPU,
-  Instruction,
+  type Instruction,
+  isInstruction,
   W_INTERRUPTIBLE,
   W_KILLABLE,
   W_NONE,
@@ -384,7 +385,7 @@ export class Sim {
 
   /** Act on what the task yielded. */
   private _dispatch(task: Task, ins: unknown): void {
-    if (!(ins instanceof Instruction)) {
+    if (!isInstruction(ins)) {
       this._taskFailed(
         task,
         new TypeError(
