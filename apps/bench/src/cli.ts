@@ -26,7 +26,7 @@ import {
   renderKernels,
 } from "./history.js";
 import { type HungTaskParams, runHungTask } from "./hung-task.js";
-import { writeOutputs } from "./outputs.js";
+import { checkOutputPaths, writeOutputs } from "./outputs.js";
 import {
   DEFAULTS,
   type ExperimentParams,
@@ -243,6 +243,8 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
       outputError: () => {},
     });
   program.version(readVersionSafe(), "-V, --version");
+  // every command: refuse an unwritable --export-json/--trace/--ftrace/--report before running
+  program.hook("preAction", (_program, command) => checkOutputPaths(command.opts()));
 
   addOptions(
     program,
