@@ -1,5 +1,10 @@
 import { defineConfig } from "tsup";
 import base from "../../tsup.base.ts";
 
-/** The shared build, with import.meta.url shimmed in the CJS build (current.ts names its copy). */
-export default defineConfig({ ...(base as object), shims: true });
+/** The shared build; current.ts reads import.meta.url only where __filename is missing (ESM). */
+export default defineConfig({
+  ...(base as object),
+  esbuildOptions(options) {
+    options.logOverride = { ...options.logOverride, "empty-import-meta": "silent" };
+  },
+});

@@ -1,23 +1,35 @@
-/** A 30-line experiment: unmap 8 GiB with every page mapped while `ps` reads /proc/PID/cmdline. */
-import * as mm from "@mmlab/mm-core";
+/** A 30-line experiment: unmap 8 GiB with every page mapped while `ps` reads /proc/PID/cmdline (the README's, in TypeScript). */
+
+import {
+  MAP_ANONYMOUS,
+  MAP_POPULATE,
+  MAP_PRIVATE,
+  PROT_READ,
+  PROT_WRITE,
+  Process,
+  procPidCmdlineRead,
+  sysMmap,
+  sysMunmap,
+} from "@mmlab/mm-core";
 import { Sim, sleep } from "@mmlab/sched";
 
 const SIZE = 8 * 2 ** 30;
 const ms = (ns: number) => `${(ns / 1e6).toFixed(3).padStart(8)} ms`;
 for (const strategy of ["classic", "zapRlock"]) {
   const sim = new Sim({ seed: 1 });
-  const proc = new mm.Process(sim, { comm: "bench", munmap: strategy, cost: "e5-2680-v4.18" });
+  const proc = new Process(sim, { comm: "bench", munmap: strategy, cost: "e5-2680-v4.18" });
   let done = false;
   proc.spawnThread("bench", function* () {
-    const flags = mm.MAP_PRIVATE | mm.MAP_ANONYMOUS | mm.MAP_POPULATE;
-    const addr = yield* mm.sysMmap(proc.mm, 0, SIZE, mm.PROT_READ | mm.PROT_WRITE, flags);
-    yield* mm.sysMunmap(proc.mm, addr, SIZE);
+    const flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE;
+    const addr = yield* sysMmap(proc.mm, 0, SIZE, PROT_READ | PROT_WRITE, flags);
+    yield* sysMunmap(proc.mm, addr, SIZE);
     done = true;
   });
   sim.spawn("ps", function* () {
-    for (; !done; yield sleep(10e6)) yield* mm.procPidCmdlineRead(proc);
+    for (; !done; yield sleep(10e6)) yield* procPidCmdlineRead(proc);
   });
   sim.run();
+  // proc.mm is the process's MmStruct; its mmap_sem keeps every acquisition
   const history = proc.mm.mmapSem.history;
   const munmap = history.filter((r) => r.comm === "bench" && r.mode === "write").at(-1);
   if (munmap === undefined) throw new Error("no munmap");
@@ -27,6 +39,3 @@ for (const strategy of ["classic", "zapRlock"]) {
     `${strategy.padEnd(8)}  exclusive hold ${ms(exclusiveEnd - munmap.acquiredAt)}  ps waited at most ${ms(Math.max(...psWaits))}`,
   );
 }
-// Output:
-// classic   exclusive hold  447.911 ms  ps waited at most  445.323 ms
-// zapRlock  exclusive hold    0.008 ms  ps waited at most    0.004 ms

@@ -91,7 +91,7 @@ export interface RssCounters {
   anon: number;
   /** MM_SWAPENTS (always 0: swap is not modelled) */
   swapEnts: number;
-  /** MM_SHMEMPAGES (always 0: shmem is not modelled) */
+  /** MM_SHMEMPAGES: frames of kind "shmem" mapped here (a MAP_SHARED anonymous mapping's pages) */
   shmem: number;
 }
 

@@ -40,7 +40,10 @@ function sharedState(where: string): Shared {
 }
 
 /** @internal The task whose body is executing right now, shared by every copy. */
-export const running: { task: Task | null } = sharedState(String(import.meta.url)).running;
+export const running: { task: Task | null } = sharedState(
+  // the CJS build has __filename (and no import.meta); the ESM build has import.meta.url
+  typeof __filename === "string" ? __filename : String(import.meta.url),
+).running;
 
 /** The running task (the kernel's `current`); throws when called outside a task body. */
 export function current(): Task {
