@@ -1,14 +1,17 @@
-// Runs publint and @arethetypeswrong/cli over every built library package; exits 1 on the first problem.
+// Runs publint and @arethetypeswrong/cli over every published package (the five libraries and
+// the @mmlab/bench CLI); exits 1 on the first problem. The bench has no importable API, only its
+// bin and ./package.json, so attw checks that one entrypoint.
 import { execFileSync } from "node:child_process";
 import { readdirSync } from "node:fs";
 
 const packages = readdirSync("packages", { withFileTypes: true })
   .filter((d) => d.isDirectory())
-  .map((d) => `packages/${d.name}`);
-for (const dir of packages) {
+  .map((d) => ({ dir: `packages/${d.name}`, attw: [] }));
+packages.push({ dir: "apps/bench", attw: ["--entrypoints", "./package.json"] });
+for (const { dir, attw } of packages) {
   for (const [cmd, args] of [
     ["publint", [dir, "--strict"]],
-    ["attw", ["--pack", dir, "--profile", "node16"]],
+    ["attw", ["--pack", dir, "--profile", "node16", ...attw]],
   ]) {
     process.stdout.write(`\n$ ${cmd} ${args.join(" ")}\n`);
     execFileSync(cmd, args, { stdio: "inherit" });

@@ -16,7 +16,15 @@
 //
 // Every failure names the package and the step; the exit code is 1 if any step failed.
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -91,7 +99,9 @@ function inspectTarball(pkg) {
   for (const required of ["LICENSE", "README.md", "package.json"]) {
     if (!files.has(required)) problems.push(`no ${required}`);
   }
-  const tests = list.filter((f) => /(^|\/)[^/]*\.(test|spec)\.[cm]?[jt]sx?$|(^|\/)test-utils\./.test(f));
+  const tests = list.filter((f) =>
+    /(^|\/)[^/]*\.(test|spec)\.[cm]?[jt]sx?$|(^|\/)test-utils\./.test(f),
+  );
   if (tests.length > 0) problems.push(`tests in the tarball: ${tests.slice(0, 3).join(", ")}`);
   const maps = list.filter((f) => f.endsWith(".map"));
   const extract = path.join(tmp, "extract", pkg.name.replace("/", "+"));
@@ -173,8 +183,10 @@ function readmeExample(readme) {
   if (i < 0) return null;
   const code = blocks[i][2];
   const next = blocks[i + 1];
-  const between = next === undefined ? "" : readme.slice(blocks[i].index + blocks[i][0].length, next.index);
-  const output = next !== undefined && /\bOutput\b/.test(between) && next[1] === "" ? next[2] : null;
+  const between =
+    next === undefined ? "" : readme.slice(blocks[i].index + blocks[i][0].length, next.index);
+  const output =
+    next !== undefined && /\bOutput\b/.test(between) && next[1] === "" ? next[2] : null;
   return { code, output };
 }
 
@@ -238,7 +250,11 @@ if (installed) {
       const step = `README example (${kind}, ${path.basename(file)})`;
       if (r.status !== 0) fail(pkg.name, step, `exit ${r.status}: ${firstLines(r.stderr)}`);
       else if (example.output !== null && !sameOutput(r.stdout, example.output)) {
-        fail(pkg.name, step, `output differs from the README, ${firstDifference(r.stdout, example.output)}`);
+        fail(
+          pkg.name,
+          step,
+          `output differs from the README, ${firstDifference(r.stdout, example.output)}`,
+        );
       } else ok(pkg.name, step, `${Date.now() - t0} ms`);
     }
   }
@@ -268,7 +284,11 @@ console.log(sem.history.map((r) => \`\${r.comm}:\${r.acquiredAt}\`).join(" "));
   );
   const r = run(process.execPath, [dual], { cwd: app });
   if (r.status !== 0 || r.stdout.trim() !== "a:0 b:1000") {
-    fail("@mmlab/sched", "two copies in one program (ESM sched, CJS rwsem)", firstLines(r.stderr || r.stdout));
+    fail(
+      "@mmlab/sched",
+      "two copies in one program (ESM sched, CJS rwsem)",
+      firstLines(r.stderr || r.stdout),
+    );
   } else ok("@mmlab/sched", "two copies in one program (ESM sched, CJS rwsem)");
 
   // ── 5. tsc --noEmit under node16 and bundler ──────────────────────────────────────────────
@@ -298,7 +318,14 @@ export const used = [history, task, tree, kind, pt];
 `;
   writeFileSync(path.join(app, "consumer.mts"), consumer);
   writeFileSync(path.join(app, "consumer.cts"), consumer);
-  const common = { strict: true, noEmit: true, skipLibCheck: false, target: "ES2022", lib: ["ES2023", "DOM"], types: [] };
+  const common = {
+    strict: true,
+    noEmit: true,
+    skipLibCheck: false,
+    target: "ES2022",
+    lib: ["ES2023", "DOM"],
+    types: [],
+  };
   const configs = {
     node16: { ...common, module: "node16", moduleResolution: "node16" },
     bundler: { ...common, module: "esnext", moduleResolution: "bundler" },
@@ -326,18 +353,33 @@ export const used = [history, task, tree, kind, pt];
 
   const oneLineError = (step, r, what) => {
     const lines = r.stderr.trimEnd().split("\n");
-    if (r.status !== 2 || lines.length !== 1 || !lines[0].startsWith("mmlab-bench: error: ") || !r.stderr.includes(what)) {
-      fail(B, step, `expected exit 2 and one line naming ${what}; got exit ${r.status}: ${firstLines(r.stderr)}`);
+    if (
+      r.status !== 2 ||
+      lines.length !== 1 ||
+      !lines[0].startsWith("mmlab-bench: error: ") ||
+      !r.stderr.includes(what)
+    ) {
+      fail(
+        B,
+        step,
+        `expected exit 2 and one line naming ${what}; got exit ${r.status}: ${firstLines(r.stderr)}`,
+      );
     } else ok(B, step, lines[0]);
   };
   oneLineError("mmlab-bench --no-such-flag", bench(["--no-such-flag"]), "--no-such-flag");
   const t0 = Date.now();
   const unwritable = bench(["--report", "/nonexistent/x.html"]);
   oneLineError("mmlab-bench --report /nonexistent/x.html", unwritable, "/nonexistent");
-  if (Date.now() - t0 > 5000) fail(B, "mmlab-bench --report /nonexistent/x.html", "took over 5 s: the path is not checked before the run");
+  if (Date.now() - t0 > 5000)
+    fail(
+      B,
+      "mmlab-bench --report /nonexistent/x.html",
+      "took over 5 s: the path is not checked before the run",
+    );
 
   const j = bench(["--size", "1G", "--json"]);
-  if (j.status !== 0) fail(B, "mmlab-bench --size 1G --json", `exit ${j.status}: ${firstLines(j.stderr)}`);
+  if (j.status !== 0)
+    fail(B, "mmlab-bench --size 1G --json", `exit ${j.status}: ${firstLines(j.stderr)}`);
   else {
     const problems = benchJsonProblems(j.stdout, pkgs.find((p) => p.name === B)?.manifest.version);
     if (problems.length > 0) fail(B, "mmlab-bench --size 1G --json (schema)", problems.join("; "));
@@ -356,8 +398,17 @@ export const used = [history, task, tree, kind, pt];
     "4096",
   ]);
   if (rp.status !== 0 || !/layout:\s+c-threads\.final\.maps matched/.test(rp.stdout)) {
-    fail(B, "mmlab-bench replay of the shipped fixture c-threads", `exit ${rp.status}: ${firstLines(rp.stdout + rp.stderr)}`);
-  } else ok(B, "mmlab-bench replay of the shipped fixture c-threads", "every return value and the layout matched");
+    fail(
+      B,
+      "mmlab-bench replay of the shipped fixture c-threads",
+      `exit ${rp.status}: ${firstLines(rp.stdout + rp.stderr)}`,
+    );
+  } else
+    ok(
+      B,
+      "mmlab-bench replay of the shipped fixture c-threads",
+      "every return value and the layout matched",
+    );
 }
 
 /** The README's BenchJson schema (apps/bench/README.md, "JSON schema"), checked field by field. */
@@ -373,27 +424,88 @@ function benchJsonProblems(text, version) {
     for (const [key, type] of Object.entries(fields)) {
       const v = obj?.[key];
       const actual = Array.isArray(v) ? "array" : v === null ? "null" : typeof v;
-      if (!type.split("|").includes(actual)) problems.push(`${where}.${key} is ${actual}, not ${type}`);
+      if (!type.split("|").includes(actual))
+        problems.push(`${where}.${key} is ${actual}, not ${type}`);
     }
   };
   need(json, "", { context: "object", results: "array" });
   const c = json.context;
-  need(c, "context", { version: "string", seed: "number", profile: "string", profileSource: "string", model: "string", time: "string", machine: "object", params: "object" });
+  need(c, "context", {
+    version: "string",
+    seed: "number",
+    profile: "string",
+    profileSource: "string",
+    model: "string",
+    time: "string",
+    machine: "object",
+    params: "object",
+  });
   if (c?.time !== "virtual (ns)") problems.push(`context.time is ${c?.time}`);
-  if (version !== undefined && c?.version !== version) problems.push(`context.version ${c?.version}, package ${version}`);
-  need(c?.machine, "context.machine", { node: "string", cpus: "number", cpuModel: "string", os: "string" });
-  need(c?.params, "context.params", { sizeBytes: "number", readers: "number", faulters: "number", writers: "number", rwsem: "string", tree: "string", levels: "number", cpus: "number|null", hungTaskTimeoutNs: "number", psIntervalNs: "number" });
-  if (c?.params?.sizeBytes !== 2 ** 30) problems.push(`context.params.sizeBytes ${c?.params?.sizeBytes}, expected 1G`);
+  if (version !== undefined && c?.version !== version)
+    problems.push(`context.version ${c?.version}, package ${version}`);
+  need(c?.machine, "context.machine", {
+    node: "string",
+    cpus: "number",
+    cpuModel: "string",
+    os: "string",
+  });
+  need(c?.params, "context.params", {
+    sizeBytes: "number",
+    readers: "number",
+    faulters: "number",
+    writers: "number",
+    rwsem: "string",
+    tree: "string",
+    levels: "number",
+    cpus: "number|null",
+    hungTaskTimeoutNs: "number",
+    psIntervalNs: "number",
+  });
+  if (c?.params?.sizeBytes !== 2 ** 30)
+    problems.push(`context.params.sizeBytes ${c?.params?.sizeBytes}, expected 1G`);
   const strategies = (json.results ?? []).map((r) => r.strategy).join(",");
-  if (strategies !== "classic,zapRlock") problems.push(`results are ${strategies}, expected classic,zapRlock`);
-  const dist = { count: "number", total: "number", min: "number", max: "number", mean: "number", p50: "number", p90: "number", p99: "number" };
+  if (strategies !== "classic,zapRlock")
+    problems.push(`results are ${strategies}, expected classic,zapRlock`);
+  const dist = {
+    count: "number",
+    total: "number",
+    min: "number",
+    max: "number",
+    mean: "number",
+    p50: "number",
+    p90: "number",
+    p99: "number",
+  };
   for (const [i, r] of (json.results ?? []).entries()) {
     const w = `results[${i}]`;
-    need(r, w, { strategy: "string", kernel: "string", pages: "number", munmapLatencyNs: "number", exclusiveHoldNs: "number", sharedHoldNs: "number", psWait: "object", faultWait: "object", writerWait: "object", hungTaskReports: "array", sim: "object" });
+    need(r, w, {
+      strategy: "string",
+      kernel: "string",
+      pages: "number",
+      munmapLatencyNs: "number",
+      exclusiveHoldNs: "number",
+      sharedHoldNs: "number",
+      psWait: "object",
+      faultWait: "object",
+      writerWait: "object",
+      hungTaskReports: "array",
+      sim: "object",
+    });
     for (const d of ["psWait", "faultWait", "writerWait"]) {
       // an empty distribution has null min, max, mean and percentiles (as documented)
       const empty = r?.[d]?.count === 0;
-      need(r?.[d], `${w}.${d}`, empty ? Object.fromEntries(Object.entries(dist).map(([k, t]) => [k, k === "count" || k === "total" ? t : "null"])) : dist);
+      need(
+        r?.[d],
+        `${w}.${d}`,
+        empty
+          ? Object.fromEntries(
+              Object.entries(dist).map(([k, t]) => [
+                k,
+                k === "count" || k === "total" ? t : "null",
+              ]),
+            )
+          : dist,
+      );
     }
     need(r?.sim, `${w}.sim`, { wallMs: "object", peakRssBytes: "number" });
     if (r?.pages !== 2 ** 18) problems.push(`${w}.pages ${r?.pages}, expected 262144`);
@@ -409,5 +521,7 @@ if (failures.length > 0) {
   for (const f of failures) process.stdout.write(`  ${f}\n`);
   process.exitCode = 1;
 } else {
-  process.stdout.write(`\nconsumer check passed: ${pkgs.length} packages, ${secs} s${keep ? `; kept ${tmp}` : ""}\n`);
+  process.stdout.write(
+    `\nconsumer check passed: ${pkgs.length} packages, ${secs} s${keep ? `; kept ${tmp}` : ""}\n`,
+  );
 }
