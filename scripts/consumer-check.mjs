@@ -99,6 +99,14 @@ function inspectTarball(pkg) {
   for (const required of ["LICENSE", "README.md", "package.json"]) {
     if (!files.has(required)) problems.push(`no ${required}`);
   }
+  // what npm shows and links to: license, repository, homepage, bugs; CHANGELOG.md is published
+  const m = pkg.manifest;
+  if (m.license !== "MIT") problems.push(`license is ${m.license}, not MIT`);
+  for (const field of ["repository", "homepage", "bugs"]) {
+    if (m[field] === undefined) problems.push(`no "${field}" in package.json`);
+  }
+  if (!(m.files ?? []).includes("CHANGELOG.md")) problems.push(`"files" leaves out CHANGELOG.md`);
+  if (m.private === true) problems.push("private: true (it would not be published)");
   const tests = list.filter((f) =>
     /(^|\/)[^/]*\.(test|spec)\.[cm]?[jt]sx?$|(^|\/)test-utils\./.test(f),
   );
