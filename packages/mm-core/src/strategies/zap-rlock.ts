@@ -78,8 +78,10 @@ function* doMunmapZapRlock(
   // already done are harmless (do_munmap finds the same boundaries).
   for (let v: Vma | null = first; v !== null && v.vmStart < end; v = mm.tree.vmaNext(v)) {
     yield* charge(mm.cost.vmaSpecialCheck);
-    // RFC v7 4/4 as posted tested `vm_flags | (VM_HUGETLB | VM_PFNMAP)`, always true: every
-    // munmap took the fallback (Vlastimil Babka's review, 2018-08-10). This is the intended `&`.
+    // The `|` was in RFC v7 4/4 "mm: unmap special vmas with regular do_munmap()" (2018-08-09):
+    // `vm_flags | (VM_HUGETLB | VM_PFNMAP)` is always true, so every munmap would take the
+    // fallback; Vlastimil Babka replied to 4/4 twice on 2018-08-10 (the thread overview of the
+    // RFC v7 2/4 text; 4/4's diff itself is not in that text). This is the intended `&`.
     if (
       (v.vmFile !== null && vmaHasUprobes(mm, v, start, end)) ||
       vmFlagsHas(v.vmFlags, VM_HUGETLB | VM_PFNMAP)
