@@ -95,6 +95,7 @@ export {
   zapPageRange,
 } from "./madvise.js";
 export { applyVmaLockFlags, canDoMlock, mlockFixup, sysMlock, sysMunlock } from "./mlock.js";
+export { sysMlockall, sysMunlockall } from "./mlockall.js";
 export {
   type KernelGeneration,
   type MmOptions,

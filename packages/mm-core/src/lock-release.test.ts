@@ -16,6 +16,7 @@ import { doPageFault } from "./fault.js";
 import { PAGE_SIZE } from "./layout.js";
 import { MADV_DONTFORK, MADV_DONTNEED, sysMadvise } from "./madvise.js";
 import { sysMlock, sysMunlock } from "./mlock.js";
+import { sysMlockall, sysMunlockall } from "./mlockall.js";
 import type { MmStruct } from "./mm-struct.js";
 import { sysMmap } from "./mmap.js";
 import { sysMprotect } from "./mprotect.js";
@@ -30,6 +31,7 @@ import {
   MAP_FIXED,
   MAP_POPULATE,
   MAP_PRIVATE,
+  MCL_CURRENT,
   PROT_READ,
   PROT_WRITE,
 } from "./uapi.js";
@@ -124,6 +126,8 @@ const CASES: Case[] = [
   ["sysMprotect", "lockOp", (mm) => sysMprotect(mm, A0, P, PROT_READ)],
   ["sysMlock", "lockOp", (mm) => sysMlock(mm, A0, P)],
   ["sysMunlock", "lockOp", (mm) => sysMunlock(mm, A0, P)],
+  ["sysMlockall", "lockOp", (mm) => sysMlockall(mm, MCL_CURRENT)],
+  ["sysMunlockall", "lockOp", (mm) => sysMunlockall(mm)],
   ["sysMadvise (read lock)", "lockOp", (mm) => sysMadvise(mm, A0, P, MADV_DONTNEED)],
   ["sysMadvise (write lock)", "lockOp", (mm) => sysMadvise(mm, A0, P, MADV_DONTFORK)],
   ["sysBrk", "lockOp", (mm) => sysBrk(mm, ELF_BRK_START + 32 * P)],

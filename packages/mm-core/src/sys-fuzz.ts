@@ -19,6 +19,7 @@ import { doPageFault, type FaultResult } from "./fault.js";
 import { PAGE_SIZE } from "./layout.js";
 import { sysMadvise } from "./madvise.js";
 import { sysMlock, sysMunlock } from "./mlock.js";
+import { sysMlockall, sysMunlockall } from "./mlockall.js";
 import type { MmStruct } from "./mm-struct.js";
 import { sysMmap } from "./mmap.js";
 import { sysMprotect } from "./mprotect.js";
@@ -148,7 +149,8 @@ export type FuzzCall =
   | { k: "mmap"; a: [unknown, unknown, unknown, unknown, unknown, unknown] }
   | { k: "munmap" | "mlock" | "munlock"; a: [unknown, unknown] }
   | { k: "mprotect" | "madvise"; a: [unknown, unknown, unknown] }
-  | { k: "brk"; a: [unknown] }
+  | { k: "brk" | "mlockall"; a: [unknown] }
+  | { k: "munlockall"; a: [] }
   | { k: "mremap"; a: [unknown, unknown, unknown, unknown, unknown] }
   | { k: "fault"; a: [unknown]; write: boolean }
   | { k: "think"; ns: number };
@@ -188,6 +190,11 @@ const call: fc.Arbitrary<FuzzCall> = fc.oneof(
     a: fc.tuple(addr, len, len, fc.oneof(fc.constantFrom(0, 1, 1, 3, 2, 4), EDGE, NOT_C), addr),
   }),
   fc.record({ k: fc.constant("fault" as const), a: fc.tuple(addr), write: fc.boolean() }),
+  fc.record({
+    k: fc.constant("mlockall" as const),
+    a: fc.tuple(fc.oneof(fc.integer({ min: -1, max: 8 }), EDGE, NOT_C)),
+  }),
+  fc.record({ k: fc.constant("munlockall" as const), a: fc.constant([] as []) }),
   fc.record({ k: fc.constant("think" as const), ns: fc.integer({ min: 0, max: 300 }) }),
 );
 
@@ -236,6 +243,10 @@ function start(c: Exclude<FuzzCall, { k: "think" }>, mm: MmStruct): Op<number | 
       return sysMremap(mm, a[0], a[1], a[2], a[3], a[4]);
     case "fault":
       return doPageFault(mm, a[0], { write: c.write });
+    case "mlockall":
+      return sysMlockall(mm, a[0]);
+    case "munlockall":
+      return sysMunlockall(mm);
   }
 }
 

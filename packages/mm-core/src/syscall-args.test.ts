@@ -16,6 +16,7 @@ import { doPageFault } from "./fault.js";
 import { PAGE_SIZE } from "./layout.js";
 import { MADV_DONTNEED, sysMadvise } from "./madvise.js";
 import { sysMlock, sysMunlock } from "./mlock.js";
+import { sysMlockall } from "./mlockall.js";
 import type { MmStruct } from "./mm-struct.js";
 import { sysMmap } from "./mmap.js";
 import { sysMprotect } from "./mprotect.js";
@@ -206,6 +207,7 @@ function entryPoints(bad: unknown): Array<[string, (mm: MmStruct) => Op<unknown>
     ["sysMunlock start", (mm) => sysMunlock(mm, b, P)],
     ["sysMunlock len", (mm) => sysMunlock(mm, A, b)],
     ["sysBrk brk", (mm) => sysBrk(mm, b)],
+    ["sysMlockall flags", (mm) => sysMlockall(mm, b)],
     ["sysMremap addr", (mm) => sysMremap(mm, b, P, P, 0)],
     ["sysMremap oldLen", (mm) => sysMremap(mm, A, b, P, 0)],
     ["sysMremap newLen", (mm) => sysMremap(mm, A, P, b, 0)],
