@@ -10,6 +10,7 @@ export {
   perPageUnmapNs,
   zapCostNs,
 } from "./cost-model.js";
+export { COST_FIELDS, costModelFromJson, costModelToJson } from "./cost-profile-json.js";
 export {
   EBADF,
   ENODEV,

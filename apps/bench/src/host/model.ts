@@ -1,0 +1,165 @@
+/**
+ * The probe's experiment in the model, in virtual time: one process maps the same size with
+ * every page populated, one actor runs (a ps process reading /proc/PID/cmdline, a thread
+ * first-touching pages of another VMA, a thread doing mmap(64 KiB) + munmap), and after the
+ * same baseline the mapping is torn down with the same method: munmap(2) under the chosen
+ * strategy, mmap(MAP_FIXED, PROT_NONE) over it (mmap_region() unmaps the old pages under the
+ * write lock) or madvise(MADV_DONTNEED) (zap_page_range() under the read lock). The actor
+ * records every operation's start and end; the figures are computed as the probe computes
+ * them (stats.ts). Deterministic: one run stands for the probe's repetitions.
+ */
+import {
+  type CostModel,
+  doPageFault,
+  isErrValue,
+  MADV_DONTNEED,
+  MAP_ANONYMOUS,
+  MAP_FIXED,
+  MAP_POPULATE,
+  MAP_PRIVATE,
+  PROT_NONE,
+  PROT_READ,
+  PROT_WRITE,
+  Process,
+  procPidCmdlineRead,
+  sysMadvise,
+  sysMmap,
+  sysMunmap,
+} from "@mmlab/mm-core";
+import { charge } from "@mmlab/mm-core";
+import { Sim, sleep } from "@mmlab/sched";
+import type { HostKernel } from "./kernels.js";
+import type { Actor, Method } from "./probe.js";
+import { type ActorStats, actorStats } from "./stats.js";
+
+const BIG_ADDR = 0x1000_0000_0000;
+const FAULT_ADDR = 0x2000_0000_0000;
+const PAGE = 4096;
+const SMALL = 64 * 1024;
+const RW = PROT_READ | PROT_WRITE;
+const ANON = MAP_PRIVATE | MAP_ANONYMOUS;
+/** As the probe: the actor keeps going 50 ms after the teardown returns. */
+const TAIL_NS = 50e6;
+
+export interface ModelConfig {
+  sizeBytes: number;
+  method: Method;
+  actor: Actor;
+  baselineNs: number;
+  /** pause between two actor operations (the probe's busy-wait gap) */
+  gapNs: number;
+  cost: CostModel;
+  kernel: Pick<HostKernel, "strategy" | "rwsem" | "tree" | "generation">;
+}
+
+export interface ModelRun extends ActorStats {
+  populateNs: number;
+  teardownNs: number;
+  ops: number;
+}
+
+/** The fault actor's VMA, as the probe sizes it: a quarter of the mapping, at least 64 MiB. */
+export function faultAreaBytes(sizeBytes: number): number {
+  return Math.max(sizeBytes / 4, 16384 * PAGE);
+}
+
+/** Runs the experiment once in the model. */
+export function runModel(c: ModelConfig): ModelRun {
+  const sim = new Sim({ seed: 1, hungTaskTimeoutNs: 0 });
+  const proc = new Process(sim, {
+    comm: "munmap-probe",
+    pid: 15000,
+    argv: ["./munmap-probe", String(c.sizeBytes), c.method, c.actor],
+    cost: c.cost,
+    munmap: c.kernel.strategy,
+    tree: c.kernel.tree,
+    rwsem: c.kernel.rwsem,
+    generation: c.kernel.generation,
+  });
+  const mm = proc.mm;
+  const faultPages = faultAreaBytes(c.sizeBytes) / PAGE;
+
+  // Setup: the mapping populated (MAP_POPULATE stands for the probe's one write per page).
+  let populateNs = 0;
+  const setup = proc.spawnThread("munmap-probe", function* () {
+    const t = sim.now;
+    const r = yield* sysMmap(mm, BIG_ADDR, c.sizeBytes, RW, ANON | MAP_FIXED | MAP_POPULATE);
+    if (isErrValue(r)) throw new Error(`mmlab-bench: model mmap failed: ${r}`);
+    populateNs = sim.now - t;
+    if (c.actor === "fault") {
+      const f = yield* sysMmap(mm, FAULT_ADDR, faultPages * PAGE, RW, ANON | MAP_FIXED);
+      if (isErrValue(f)) throw new Error(`mmlab-bench: model mmap failed: ${f}`);
+    }
+  });
+  sim.run();
+  if (setup.state !== "dead") throw new Error("mmlab-bench: model setup did not finish");
+
+  // Baseline, teardown, tail.
+  const starts: number[] = [];
+  const ends: number[] = [];
+  let stop = false;
+  let t0 = Number.NaN;
+  let t1 = Number.NaN;
+  let ret = 0;
+  proc.spawnThread("munmap-probe", function* () {
+    yield sleep(c.baselineNs);
+    t0 = sim.now;
+    if (c.method === "munmap") ret = yield* sysMunmap(mm, BIG_ADDR, c.sizeBytes);
+    else if (c.method === "mapfixed") {
+      const r = yield* sysMmap(mm, BIG_ADDR, c.sizeBytes, PROT_NONE, ANON | MAP_FIXED);
+      ret = isErrValue(r) ? r : 0;
+    } else ret = yield* sysMadvise(mm, BIG_ADDR, c.sizeBytes, MADV_DONTNEED);
+    t1 = sim.now;
+    yield sleep(TAIL_NS);
+    stop = true;
+  });
+
+  let next = 0;
+  const body = function* () {
+    while (!stop) {
+      const s = sim.now;
+      if (c.actor === "procread") {
+        yield* charge(mm.cost.syscall); // open("/proc/PID/cmdline")
+        yield* procPidCmdlineRead(proc); // read()
+        yield* charge(mm.cost.syscall); // close()
+      } else if (c.actor === "fault") {
+        if (next >= faultPages) break;
+        yield* doPageFault(mm, FAULT_ADDR + next++ * PAGE, { write: true });
+      } else {
+        const a = yield* sysMmap(mm, 0, SMALL, RW, ANON);
+        if (isErrValue(a)) throw new Error(`mmlab-bench: model mmap(64 KiB) failed: ${a}`);
+        yield* sysMunmap(mm, a, SMALL);
+      }
+      starts.push(s);
+      ends.push(sim.now);
+      yield sleep(c.gapNs);
+    }
+  };
+  if (c.actor === "procread") sim.spawn("ps", body, { pid: 14018 });
+  else proc.spawnThread(c.actor, body);
+  sim.run();
+  if (ret !== 0) throw new Error(`mmlab-bench: model ${c.method} returned ${ret}`);
+  return {
+    populateNs,
+    teardownNs: t1 - t0,
+    ops: starts.length,
+    ...actorStats(starts, ends, starts.length, t0, t1),
+  };
+}
+
+/**
+ * What one operation of `actor` costs in the model with nothing else running: the p50 of a
+ * short baseline on an empty mm (the fit compares it with the probe's baseline).
+ */
+export function modelOpNs(actor: Actor, cost: CostModel, kernel: ModelConfig["kernel"]): number {
+  const r = runModel({
+    sizeBytes: 16 * PAGE,
+    method: "munmap",
+    actor,
+    baselineNs: 1e6,
+    gapNs: 10_000,
+    cost,
+    kernel,
+  });
+  return r.baseline.p50;
+}
