@@ -47,7 +47,10 @@
 #define MAX_OPS (4UL << 20)      /* records per repetition (64 MiB of timestamps) */
 #define MAX_REPS 20
 
-struct rec { uint64_t start, end; };
+/* One operation: CLOCK_MONOTONIC start and end, and the time it spent runnable but waiting
+ * for a CPU (the growth of run_delay in /proc/thread-self/schedstat), so that an operation
+ * stretched by a busy machine is told apart from one blocked on a lock (asleep). */
+struct rec { uint64_t start, end, rq; };
 
 /* Shared with the actor (thread or child process). */
 struct ctl {
@@ -76,14 +79,30 @@ static void die(const char *what)
 }
 
 /* Record one operation; stop recording (not the actor) when the buffer is full. */
-static void record(uint64_t s, uint64_t e)
+static void record(uint64_t s, uint64_t e, uint64_t rq)
 {
 	uint64_t i = ctl->n;
 	if (i < MAX_OPS) {
 		ctl->r[i].start = s;
 		ctl->r[i].end = e;
+		ctl->r[i].rq = rq;
 		ctl->n = i + 1;
 	}
+}
+
+/* run_delay of the calling thread (ns), 0 when schedstat is not available. */
+static __thread int schedstat_fd = -1;
+static uint64_t run_delay(void)
+{
+	char buf[96];
+	unsigned long long on_cpu, delay;
+	if (schedstat_fd < 0)
+		return 0;
+	ssize_t n = pread(schedstat_fd, buf, sizeof(buf) - 1, 0);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	return sscanf(buf, "%llu %llu", &on_cpu, &delay) == 2 ? delay : 0;
 }
 
 static void gap(void)
@@ -98,13 +117,14 @@ static int op_procread(void)
 {
 	char path[64], buf[4096];
 	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)target_pid);
-	uint64_t s = now_ns(CLOCK_MONOTONIC);
+	uint64_t q = run_delay(), s = now_ns(CLOCK_MONOTONIC);
 	int fd = open(path, O_RDONLY);
 	if (fd < 0)
 		return 0;
 	ssize_t got = read(fd, buf, sizeof(buf));
 	close(fd);
-	record(s, now_ns(CLOCK_MONOTONIC));
+	uint64_t e = now_ns(CLOCK_MONOTONIC);
+	record(s, e, run_delay() - q);
 	return got >= 0;
 }
 
@@ -115,20 +135,22 @@ static int op_fault(void)
 		ctl->exhausted = 1;
 		return 0;
 	}
-	uint64_t s = now_ns(CLOCK_MONOTONIC);
+	uint64_t q = run_delay(), s = now_ns(CLOCK_MONOTONIC);
 	fault_area[fault_next++ * PAGE] = 1; /* first touch: an anonymous page fault */
-	record(s, now_ns(CLOCK_MONOTONIC));
+	uint64_t e = now_ns(CLOCK_MONOTONIC);
+	record(s, e, run_delay() - q);
 	return 1;
 }
 
 static int op_mmapsmall(void)
 {
-	uint64_t s = now_ns(CLOCK_MONOTONIC);
+	uint64_t q = run_delay(), s = now_ns(CLOCK_MONOTONIC);
 	void *p = mmap(NULL, SMALL, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (p == MAP_FAILED)
 		return 0;
 	munmap(p, SMALL);
-	record(s, now_ns(CLOCK_MONOTONIC));
+	uint64_t e = now_ns(CLOCK_MONOTONIC);
+	record(s, e, run_delay() - q);
 	return 1;
 }
 
@@ -138,6 +160,7 @@ static int (*actor_op)(void);
 static void *actor(void *unused)
 {
 	(void)unused;
+	schedstat_fd = open("/proc/thread-self/schedstat", O_RDONLY);
 	while (!ctl->go)
 		usleep(100);
 	while (!ctl->stop) {
@@ -146,6 +169,8 @@ static void *actor(void *unused)
 		gap();
 	}
 	ctl->exited = 1;
+	if (schedstat_fd >= 0)
+		close(schedstat_fd);
 	return NULL;
 }
 
@@ -249,10 +274,12 @@ int main(int argc, char **argv)
 			die("mmap");
 		if (madvise(big, size, thp ? MADV_HUGEPAGE : MADV_NOHUGEPAGE))
 			die("madvise");
+		uint64_t pc0 = now_ns(CLOCK_THREAD_CPUTIME_ID);
 		uint64_t p0 = now_ns(CLOCK_MONOTONIC);
 		for (size_t off = 0; off < size; off += PAGE)
 			big[off] = 1;
 		uint64_t populate_ns = now_ns(CLOCK_MONOTONIC) - p0;
+		uint64_t populate_cpu = now_ns(CLOCK_THREAD_CPUTIME_ID) - pc0;
 		if (a == 1) {
 			/* The fault actor's VMA: mapped now, never touched before the baseline. */
 			fault_pages = size / 4 / PAGE;
@@ -308,7 +335,8 @@ int main(int argc, char **argv)
 		size_t n = ctl->n, nb = 0, nt = 0;
 		uint64_t *base = malloc((n + 1) * sizeof(uint64_t));
 		uint64_t *over = malloc((n + 1) * sizeof(uint64_t));
-		if (!base || !over)
+		uint64_t *awake = malloc((n + 1) * sizeof(uint64_t));
+		if (!base || !over || !awake)
 			die("malloc");
 		uint64_t stall = 0, prev_end = t0, stall_from = t0;
 		int have_prev = 0;
@@ -321,8 +349,10 @@ int main(int argc, char **argv)
 				have_prev = 1;
 				continue;
 			}
-			if (r.start < t1)
+			if (r.start < t1) {
+				awake[nt] = r.rq < lat ? lat - r.rq : 0;
 				over[nt++] = lat;
+			}
 			uint64_t from = have_prev ? prev_end : t0;
 			if (r.end - from > stall) {
 				stall = r.end - from;
@@ -333,19 +363,25 @@ int main(int argc, char **argv)
 			if (r.end > t1)
 				break;
 		}
-		printf("%s{\"populateNs\":%llu,\"teardownNs\":%llu,\"teardownCpuNs\":%llu,"
-		       "\"cpuNs\":%llu,\"loadavg\":[%.2f,%.2f],\"ops\":%zu,\"exhausted\":%s,",
+		printf("%s{\"populateNs\":%llu,\"populateCpuNs\":%llu,\"teardownNs\":%llu,"
+		       "\"teardownCpuNs\":%llu,\"cpuNs\":%llu,\"loadavg\":[%.2f,%.2f],\"ops\":%zu,"
+		       "\"exhausted\":%s,",
 		       rep ? "," : "", (unsigned long long)populate_ns,
+		       (unsigned long long)populate_cpu,
 		       (unsigned long long)(t1 - t0), (unsigned long long)teardown_cpu,
 		       (unsigned long long)cpu_ns, load_before, load_after, n,
 		       ctl->exhausted ? "true" : "false");
 		print_dist("baseline", base, nb);
 		putchar(',');
 		print_dist("during", over, nt);
+		putchar(',');
+		/* the same operations less their time waiting for a CPU */
+		print_dist("duringOffRunqueue", awake, nt);
 		printf(",\"stallNs\":%llu,\"stallFromNs\":%lld}", (unsigned long long)stall,
 		       (long long)(stall_from - t0));
 		free(base);
 		free(over);
+		free(awake);
 	}
 	printf("]}\n");
 	return 0;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { E5_2680_V4_18 } from "./cost-model.js";
+import { costProfile, E5_2680_V4_18, registerCostProfile } from "./cost-model.js";
 import { COST_FIELDS, costModelFromJson, costModelToJson } from "./cost-profile-json.js";
 
 describe("cost profiles as JSON", () => {
@@ -22,5 +22,15 @@ describe("cost profiles as JSON", () => {
     expect(() => costModelFromJson({ ...good, name: "" })).toThrow(/"name"/);
     expect(() => costModelFromJson([])).toThrow(TypeError);
     expect(() => costModelFromJson(null)).toThrow(TypeError);
+  });
+});
+
+describe("registerCostProfile", () => {
+  it("makes a profile known to costProfile() under its key, never over a built-in one", () => {
+    const fitted = { ...E5_2680_V4_18, name: "host-fit", source: "test", pteZap: 12 };
+    registerCostProfile("/tmp/host.json", fitted);
+    expect(costProfile("/tmp/host.json")).toBe(fitted);
+    expect(() => registerCostProfile(E5_2680_V4_18.name, fitted)).toThrow(RangeError);
+    expect(() => costProfile("/tmp/other.json")).toThrow(/unknown cost profile/);
   });
 });

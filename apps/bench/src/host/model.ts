@@ -10,6 +10,7 @@
  */
 import {
   type CostModel,
+  charge,
   doPageFault,
   isErrValue,
   MADV_DONTNEED,
@@ -26,14 +27,13 @@ import {
   sysMmap,
   sysMunmap,
 } from "@mmlab/mm-core";
-import { charge } from "@mmlab/mm-core";
 import { Sim, sleep } from "@mmlab/sched";
 import type { HostKernel } from "./kernels.js";
 import type { Actor, Method } from "./probe.js";
 import { type ActorStats, actorStats } from "./stats.js";
 
-const BIG_ADDR = 0x1000_0000_0000;
-const FAULT_ADDR = 0x2000_0000_0000;
+/** What sits above the probe's mappings in a real process: its shared libraries. */
+const LIBS_BYTES = 2 * 1024 * 1024;
 const PAGE = 4096;
 const SMALL = 64 * 1024;
 const RW = PROT_READ | PROT_WRITE;
@@ -79,16 +79,23 @@ export function runModel(c: ModelConfig): ModelRun {
   const mm = proc.mm;
   const faultPages = faultAreaBytes(c.sizeBytes) / PAGE;
 
-  // Setup: the mapping populated (MAP_POPULATE stands for the probe's one write per page).
+  // Setup, placed top-down as the probe's mmap(NULL) places it: the libraries' VMA, below it
+  // the mapping, populated (MAP_POPULATE stands for the probe's one write per page), below
+  // that the fault actor's VMA. The VMA above the mapping is then a library, not the stack
+  // (next to a VM_GROWSDOWN stack v5.8's munmap would not downgrade).
   let populateNs = 0;
+  let big = 0;
+  let faultArea = 0;
   const setup = proc.spawnThread("munmap-probe", function* () {
+    const libs = yield* sysMmap(mm, 0, LIBS_BYTES, PROT_READ, ANON);
+    if (isErrValue(libs)) throw new Error(`mmlab-bench: model mmap failed: ${libs}`);
     const t = sim.now;
-    const r = yield* sysMmap(mm, BIG_ADDR, c.sizeBytes, RW, ANON | MAP_FIXED | MAP_POPULATE);
-    if (isErrValue(r)) throw new Error(`mmlab-bench: model mmap failed: ${r}`);
+    big = yield* sysMmap(mm, 0, c.sizeBytes, RW, ANON | MAP_POPULATE);
+    if (isErrValue(big)) throw new Error(`mmlab-bench: model mmap failed: ${big}`);
     populateNs = sim.now - t;
     if (c.actor === "fault") {
-      const f = yield* sysMmap(mm, FAULT_ADDR, faultPages * PAGE, RW, ANON | MAP_FIXED);
-      if (isErrValue(f)) throw new Error(`mmlab-bench: model mmap failed: ${f}`);
+      faultArea = yield* sysMmap(mm, 0, faultPages * PAGE, RW, ANON);
+      if (isErrValue(faultArea)) throw new Error(`mmlab-bench: model mmap failed: ${faultArea}`);
     }
   });
   sim.run();
@@ -104,11 +111,11 @@ export function runModel(c: ModelConfig): ModelRun {
   proc.spawnThread("munmap-probe", function* () {
     yield sleep(c.baselineNs);
     t0 = sim.now;
-    if (c.method === "munmap") ret = yield* sysMunmap(mm, BIG_ADDR, c.sizeBytes);
+    if (c.method === "munmap") ret = yield* sysMunmap(mm, big, c.sizeBytes);
     else if (c.method === "mapfixed") {
-      const r = yield* sysMmap(mm, BIG_ADDR, c.sizeBytes, PROT_NONE, ANON | MAP_FIXED);
+      const r = yield* sysMmap(mm, big, c.sizeBytes, PROT_NONE, ANON | MAP_FIXED);
       ret = isErrValue(r) ? r : 0;
-    } else ret = yield* sysMadvise(mm, BIG_ADDR, c.sizeBytes, MADV_DONTNEED);
+    } else ret = yield* sysMadvise(mm, big, c.sizeBytes, MADV_DONTNEED);
     t1 = sim.now;
     yield sleep(TAIL_NS);
     stop = true;
@@ -124,7 +131,7 @@ export function runModel(c: ModelConfig): ModelRun {
         yield* charge(mm.cost.syscall); // close()
       } else if (c.actor === "fault") {
         if (next >= faultPages) break;
-        yield* doPageFault(mm, FAULT_ADDR + next++ * PAGE, { write: true });
+        yield* doPageFault(mm, faultArea + next++ * PAGE, { write: true });
       } else {
         const a = yield* sysMmap(mm, 0, SMALL, RW, ANON);
         if (isErrValue(a)) throw new Error(`mmlab-bench: model mmap(64 KiB) failed: ${a}`);

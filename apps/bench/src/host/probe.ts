@@ -26,6 +26,8 @@ export interface ProbeDist {
 /** One repetition of one configuration; every time in ns of CLOCK_MONOTONIC. */
 export interface ProbeRun {
   populateNs: number;
+  /** the populating thread's own CPU time (CLOCK_THREAD_CPUTIME_ID) */
+  populateCpuNs: number;
   teardownNs: number;
   /** the teardown thread's own CPU time during the teardown (CLOCK_THREAD_CPUTIME_ID) */
   teardownCpuNs: number;
@@ -40,6 +42,8 @@ export interface ProbeRun {
   baseline: ProbeDist;
   /** operations that overlap the teardown */
   during: ProbeDist;
+  /** the same operations less the time they spent runnable, waiting for a CPU (schedstat) */
+  duringOffRunqueue: ProbeDist;
   /** longest interval without a completed operation around the teardown */
   stallNs: number;
   /** where that interval began, relative to the teardown's start */
@@ -180,6 +184,7 @@ function run(v: unknown, where: string): ProbeRun {
   if (typeof o.exhausted !== "boolean") fail(`${where}.exhausted`, "is not a boolean");
   const r: ProbeRun = {
     populateNs: nonNeg(o, "populateNs", where),
+    populateCpuNs: nonNeg(o, "populateCpuNs", where),
     teardownNs: nonNeg(o, "teardownNs", where),
     teardownCpuNs: nonNeg(o, "teardownCpuNs", where),
     cpuNs: nonNeg(o, "cpuNs", where),
@@ -188,10 +193,14 @@ function run(v: unknown, where: string): ProbeRun {
     exhausted: o.exhausted,
     baseline: dist(o.baseline, `${where}.baseline`),
     during: dist(o.during, `${where}.during`),
+    duringOffRunqueue: dist(o.duringOffRunqueue, `${where}.duringOffRunqueue`),
     stallNs: nonNeg(o, "stallNs", where),
     stallFromNs: num(o, "stallFromNs", where),
   };
   if (r.baseline.count + r.during.count > r.ops) fail(where, "counts more operations than it ran");
+  if (r.duringOffRunqueue.count !== r.during.count || r.duringOffRunqueue.max > r.during.max) {
+    fail(`${where}.duringOffRunqueue`, "does not match during");
+  }
   return r;
 }
 

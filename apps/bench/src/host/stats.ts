@@ -8,6 +8,8 @@ import type { ProbeDist, ProbeRun } from "./probe.js";
 export interface ActorStats {
   baseline: ProbeDist;
   during: ProbeDist;
+  /** the model has no run queue: the same as during */
+  duringOffRunqueue: ProbeDist;
   stallNs: number;
   stallFromNs: number;
 }
@@ -22,7 +24,12 @@ function pct(sorted: Float64Array, p: number): number {
 
 function dist(values: number[]): ProbeDist {
   const s = Float64Array.from(values).sort();
-  return { count: s.length, p50: pct(s, 0.5), p99: pct(s, 0.99), max: s.length ? (s[s.length - 1] as number) : 0 };
+  return {
+    count: s.length,
+    p50: pct(s, 0.5),
+    p99: pct(s, 0.99),
+    max: s.length ? (s[s.length - 1] as number) : 0,
+  };
 }
 
 /**
@@ -59,18 +66,28 @@ export function actorStats(
     prevEnd = e;
     if (e > t1) break;
   }
-  return { baseline: dist(base), during: dist(over), stallNs: stall, stallFromNs: stallFrom - t0 };
+  const during = dist(over);
+  return {
+    baseline: dist(base),
+    during,
+    duringOffRunqueue: during,
+    stallNs: stall,
+    stallFromNs: stallFrom - t0,
+  };
 }
 
 /**
- * Blocked: one operation overlapping the teardown waited at least half of it. A scheduler
- * hiccup on a busy machine stretches gaps between operations far more often than a single
- * operation, so the verdict reads latencies, not the stall.
+ * Blocked: one operation overlapping the teardown spent at least half of the teardown's time
+ * off the run queue (asleep: on a lock), not counting the time it was runnable and waiting for
+ * a CPU. A busy machine stretches operations and the gaps between them; it does not put them
+ * to sleep. So the verdict reads those latencies, not the stall. null: no operation overlapped
+ * the teardown (the actor did not run then), so there is nothing to judge.
  */
 export const BLOCKED_FRACTION = 0.5;
 
-export function isBlocked(during: ProbeDist, teardownNs: number): boolean {
-  return during.count > 0 && during.max >= BLOCKED_FRACTION * teardownNs;
+export function isBlocked(offRunqueue: ProbeDist, teardownNs: number): boolean | null {
+  if (offRunqueue.count === 0) return null;
+  return offRunqueue.max >= BLOCKED_FRACTION * teardownNs;
 }
 
 /** A repetition on a busy machine: load beyond what the probe itself runs, or a descheduled teardown. */
