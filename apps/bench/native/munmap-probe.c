@@ -44,13 +44,16 @@
 #define SMALL (64UL * 1024)
 #define GAP_NS 10000ULL          /* between two actor operations */
 #define TAIL_NS 50000000ULL      /* actor keeps running after the teardown returns */
-#define MAX_OPS (4UL << 20)      /* records per repetition (64 MiB of timestamps) */
+#define MAX_OPS (1UL << 20)      /* records per repetition (24 MiB, populated up front) */
 #define MAX_REPS 20
 
-/* One operation: CLOCK_MONOTONIC start and end, and the time it spent runnable but waiting
- * for a CPU (the growth of run_delay in /proc/thread-self/schedstat), so that an operation
- * stretched by a busy machine is told apart from one blocked on a lock (asleep). */
-struct rec { uint64_t start, end, rq; };
+/* One operation: CLOCK_MONOTONIC start and end, and its latency less the time it spent
+ * runnable but waiting for a CPU (a busy machine): when it switched out voluntarily
+ * (getrusage(RUSAGE_THREAD): ru_nvcsw grew, it slept on something) all of it; otherwise only
+ * its CPU time (it ran: worked or spun on a lock; the rest was preemption). (run_delay in
+ * /proc/thread-self/schedstat would be exact, but reading it stalls the actor while the
+ * mapping is torn down.) */
+struct rec { uint64_t start, end, held; };
 
 /* Shared with the actor (thread or child process). */
 struct ctl {
@@ -79,32 +82,39 @@ static void die(const char *what)
 }
 
 /* Record one operation; stop recording (not the actor) when the buffer is full. */
-static void record(uint64_t s, uint64_t e, uint64_t rq)
+static void record(uint64_t s, uint64_t e, uint64_t held)
 {
 	uint64_t i = ctl->n;
 	if (i < MAX_OPS) {
 		ctl->r[i].start = s;
 		ctl->r[i].end = e;
-		ctl->r[i].rq = rq;
+		ctl->r[i].held = held;
 		ctl->n = i + 1;
 	}
 }
 
-/* run_delay of the calling thread (ns), 0 when schedstat is not available. */
-static __thread int schedstat_fd = -1;
-static uint64_t run_delay(void)
+/* The thread's CPU time (ns) and voluntary context switches so far. */
+struct usage { uint64_t cpu; long nvcsw; };
+static struct usage usage_now(void)
 {
-	char buf[96];
-	unsigned long long on_cpu, delay;
-	if (schedstat_fd < 0)
-		return 0;
-	ssize_t n = pread(schedstat_fd, buf, sizeof(buf) - 1, 0);
-	if (n <= 0)
-		return 0;
-	buf[n] = 0;
-	return sscanf(buf, "%llu %llu", &on_cpu, &delay) == 2 ? delay : 0;
+	struct rusage ru;
+	getrusage(RUSAGE_THREAD, &ru);
+	struct usage u = {
+		(uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000000ULL +
+			(uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000ULL,
+		ru.ru_nvcsw,
+	};
+	return u;
 }
 
+/* Records an operation timed from s to e between usage snapshots a and b. */
+static void record_op(uint64_t s, uint64_t e, struct usage a, struct usage b)
+{
+	uint64_t lat = e - s, cpu = b.cpu - a.cpu;
+	record(s, e, b.nvcsw > a.nvcsw ? lat : cpu < lat ? cpu : lat);
+}
+
+/* The pause between two operations: a busy wait, so no timer slack. */
 static void gap(void)
 {
 	uint64_t until = now_ns(CLOCK_MONOTONIC) + GAP_NS;
@@ -117,14 +127,15 @@ static int op_procread(void)
 {
 	char path[64], buf[4096];
 	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)target_pid);
-	uint64_t q = run_delay(), s = now_ns(CLOCK_MONOTONIC);
+	struct usage u = usage_now();
+	uint64_t s = now_ns(CLOCK_MONOTONIC);
 	int fd = open(path, O_RDONLY);
 	if (fd < 0)
 		return 0;
 	ssize_t got = read(fd, buf, sizeof(buf));
 	close(fd);
 	uint64_t e = now_ns(CLOCK_MONOTONIC);
-	record(s, e, run_delay() - q);
+	record_op(s, e, u, usage_now());
 	return got >= 0;
 }
 
@@ -135,22 +146,24 @@ static int op_fault(void)
 		ctl->exhausted = 1;
 		return 0;
 	}
-	uint64_t q = run_delay(), s = now_ns(CLOCK_MONOTONIC);
+	struct usage u = usage_now();
+	uint64_t s = now_ns(CLOCK_MONOTONIC);
 	fault_area[fault_next++ * PAGE] = 1; /* first touch: an anonymous page fault */
 	uint64_t e = now_ns(CLOCK_MONOTONIC);
-	record(s, e, run_delay() - q);
+	record_op(s, e, u, usage_now());
 	return 1;
 }
 
 static int op_mmapsmall(void)
 {
-	uint64_t q = run_delay(), s = now_ns(CLOCK_MONOTONIC);
+	struct usage u = usage_now();
+	uint64_t s = now_ns(CLOCK_MONOTONIC);
 	void *p = mmap(NULL, SMALL, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (p == MAP_FAILED)
 		return 0;
 	munmap(p, SMALL);
 	uint64_t e = now_ns(CLOCK_MONOTONIC);
-	record(s, e, run_delay() - q);
+	record_op(s, e, u, usage_now());
 	return 1;
 }
 
@@ -160,7 +173,6 @@ static int (*actor_op)(void);
 static void *actor(void *unused)
 {
 	(void)unused;
-	schedstat_fd = open("/proc/thread-self/schedstat", O_RDONLY);
 	while (!ctl->go)
 		usleep(100);
 	while (!ctl->stop) {
@@ -169,8 +181,6 @@ static void *actor(void *unused)
 		gap();
 	}
 	ctl->exited = 1;
-	if (schedstat_fd >= 0)
-		close(schedstat_fd);
 	return NULL;
 }
 
@@ -241,8 +251,10 @@ int main(int argc, char **argv)
 	}
 	actor_op = a == 0 ? op_procread : a == 1 ? op_fault : op_mmapsmall;
 	target_pid = getpid();
+	/* Populated now: a page fault on the record buffer between two operations would take
+	 * mmap_lock's slow path and stall the actor outside any timed operation. */
 	ctl = mmap(NULL, sizeof(*ctl) + MAX_OPS * sizeof(struct rec), PROT_READ | PROT_WRITE,
-		   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+		   MAP_SHARED | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
 	if (ctl == MAP_FAILED)
 		die("mmap control");
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
@@ -335,10 +347,13 @@ int main(int argc, char **argv)
 		size_t n = ctl->n, nb = 0, nt = 0;
 		uint64_t *base = malloc((n + 1) * sizeof(uint64_t));
 		uint64_t *over = malloc((n + 1) * sizeof(uint64_t));
-		uint64_t *awake = malloc((n + 1) * sizeof(uint64_t));
-		if (!base || !over || !awake)
+		uint64_t *held = malloc((n + 1) * sizeof(uint64_t));
+		if (!base || !over || !held)
 			die("malloc");
-		uint64_t stall = 0, prev_end = t0, stall_from = t0;
+		uint64_t stall = 0, prev_end = t0, stall_from = t0, mid = 0;
+		/* the middle 80% of the teardown: an operation that starts and ends in it shows
+		 * the actor making progress while the teardown was under way */
+		uint64_t m0 = t0 + (t1 - t0) / 10, m1 = t1 - (t1 - t0) / 10;
 		int have_prev = 0;
 		for (size_t i = 0; i < n; i++) {
 			struct rec r = ctl->r[i];
@@ -349,8 +364,10 @@ int main(int argc, char **argv)
 				have_prev = 1;
 				continue;
 			}
+			if (r.start >= m0 && r.end <= m1)
+				mid++;
 			if (r.start < t1) {
-				awake[nt] = r.rq < lat ? lat - r.rq : 0;
+				held[nt] = r.held;
 				over[nt++] = lat;
 			}
 			uint64_t from = have_prev ? prev_end : t0;
@@ -376,12 +393,13 @@ int main(int argc, char **argv)
 		print_dist("during", over, nt);
 		putchar(',');
 		/* the same operations less their time waiting for a CPU */
-		print_dist("duringOffRunqueue", awake, nt);
-		printf(",\"stallNs\":%llu,\"stallFromNs\":%lld}", (unsigned long long)stall,
+		print_dist("duringLessCpuWait", held, nt);
+		printf(",\"midOps\":%llu,\"stallNs\":%llu,\"stallFromNs\":%lld}",
+		       (unsigned long long)mid, (unsigned long long)stall,
 		       (long long)(stall_from - t0));
 		free(base);
 		free(over);
-		free(awake);
+		free(held);
 	}
 	printf("]}\n");
 	return 0;

@@ -19,7 +19,7 @@ export interface MeasuredSide {
   teardownNs: number;
   baselineP50Ns: number;
   /** worst operation during the teardown less its run-queue wait (the verdict's figure) */
-  offRunqueueMaxNs: number;
+  lessCpuWaitMaxNs: number;
   /** repetitions in which the actor was blocked, of those in which it ran during the teardown */
   blockedReps: number;
   judgedReps: number;
@@ -75,7 +75,7 @@ export interface HostJson {
 
 /** The measured side of one probe output. */
 export function measuredSide(o: ProbeOutput): MeasuredSide {
-  const verdicts = o.runs.map((r) => isBlocked(r.duringOffRunqueue, r.teardownNs));
+  const verdicts = o.runs.map((r) => isBlocked(r, r.teardownNs));
   const judged = verdicts.filter((v) => v !== null);
   const blockedReps = judged.filter((v) => v).length;
   const judgedRuns = o.runs.filter((_, i) => verdicts[i] !== null);
@@ -84,8 +84,8 @@ export function measuredSide(o: ProbeOutput): MeasuredSide {
   return {
     p99Ns: judged.length === 0 ? 0 : median(judgedRuns.map((r) => r.during.p99)),
     maxNs: judged.length === 0 ? 0 : median(judgedRuns.map((r) => r.during.max)),
-    offRunqueueMaxNs:
-      judged.length === 0 ? 0 : median(judgedRuns.map((r) => r.duringOffRunqueue.max)),
+    lessCpuWaitMaxNs:
+      judged.length === 0 ? 0 : median(judgedRuns.map((r) => r.duringLessCpuWait.max)),
     stallNs: median(o.runs.map((r) => r.stallNs)),
     teardownNs: median(o.runs.map((r) => r.teardownNs)),
     baselineP50Ns: median(o.runs.map((r) => r.baseline.p50)),
@@ -105,7 +105,7 @@ export function modelSide(m: ModelRun): ModelSide {
     stallNs: m.stallNs,
     teardownNs: m.teardownNs,
     baselineP50Ns: m.baseline.p50,
-    blocked: isBlocked(m.duringOffRunqueue, m.teardownNs),
+    blocked: isBlocked(m, m.teardownNs),
   };
 }
 
@@ -219,7 +219,7 @@ export function renderHostHeader(json: HostJson, c: Colors): string {
   if (idle.length > 0) {
     lines.push(
       c.yellow(
-        `not judged: in ${idle.map((r) => `${r.method}/${r.actor} (${r.measured.reps - r.measured.judgedReps} of ${r.measured.reps})`).join(", ")} the actor ran no operation during the teardown`,
+        `not judged: in ${idle.map((r) => `${r.method}/${r.actor} (${r.measured.reps - r.measured.judgedReps} of ${r.measured.reps})`).join(", ")} the actor neither slept through half of the teardown nor completed an operation inside it (not given a CPU)`,
       ),
     );
   }

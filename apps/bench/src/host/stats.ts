@@ -8,8 +8,10 @@ import type { ProbeDist, ProbeRun } from "./probe.js";
 export interface ActorStats {
   baseline: ProbeDist;
   during: ProbeDist;
-  /** the model has no run queue: the same as during */
-  duringOffRunqueue: ProbeDist;
+  /** the model never waits for a CPU (one per task): the same as during */
+  duringLessCpuWait: ProbeDist;
+  /** operations that started and ended in the middle 80% of the teardown */
+  midOps: number;
   stallNs: number;
   stallFromNs: number;
 }
@@ -50,6 +52,9 @@ export function actorStats(
   let stall = 0;
   let stallFrom = t0;
   let prevEnd = t0;
+  let mid = 0;
+  const m0 = t0 + (t1 - t0) / 10;
+  const m1 = t1 - (t1 - t0) / 10;
   for (let i = 0; i < n; i++) {
     const s = starts[i] as number;
     const e = ends[i] as number;
@@ -58,6 +63,7 @@ export function actorStats(
       prevEnd = e;
       continue;
     }
+    if (s >= m0 && e <= m1) mid++;
     if (s < t1) over.push(e - s);
     if (e - prevEnd > stall) {
       stall = e - prevEnd;
@@ -70,24 +76,33 @@ export function actorStats(
   return {
     baseline: dist(base),
     during,
-    duringOffRunqueue: during,
+    duringLessCpuWait: during,
+    midOps: mid,
     stallNs: stall,
     stallFromNs: stallFrom - t0,
   };
 }
 
 /**
- * Blocked: one operation overlapping the teardown spent at least half of the teardown's time
- * off the run queue (asleep: on a lock), not counting the time it was runnable and waiting for
- * a CPU. A busy machine stretches operations and the gaps between them; it does not put them
- * to sleep. So the verdict reads those latencies, not the stall. null: no operation overlapped
- * the teardown (the actor did not run then), so there is nothing to judge.
+ * The verdict of one run.
+ * - blocked: one operation overlapping the teardown took at least half of the teardown's time,
+ *   not counting the time it was runnable and waiting for a CPU (it slept or spun on a lock).
+ *   A busy machine stretches operations and the gaps between them by preempting them; it does
+ *   not make them sleep.
+ * - not blocked: otherwise, if at least one operation started and ended in the middle 80% of
+ *   the teardown (the actor made progress while it was under way).
+ * - null (not judged): neither; e.g. the actor was not given a CPU during the teardown.
  */
 export const BLOCKED_FRACTION = 0.5;
 
-export function isBlocked(offRunqueue: ProbeDist, teardownNs: number): boolean | null {
-  if (offRunqueue.count === 0) return null;
-  return offRunqueue.max >= BLOCKED_FRACTION * teardownNs;
+export function isBlocked(
+  r: { duringLessCpuWait: ProbeDist; midOps: number },
+  teardownNs: number,
+): boolean | null {
+  if (r.duringLessCpuWait.count > 0 && r.duringLessCpuWait.max >= BLOCKED_FRACTION * teardownNs) {
+    return true;
+  }
+  return r.midOps > 0 ? false : null;
 }
 
 /** A repetition on a busy machine: load beyond what the probe itself runs, or a descheduled teardown. */
