@@ -13,7 +13,9 @@ import {
   charge,
   doPageFault,
   isErrValue,
+  MADV_DONTFORK,
   MADV_DONTNEED,
+  MADV_NOHUGEPAGE,
   MAP_ANONYMOUS,
   MAP_FIXED,
   MAP_POPULATE,
@@ -93,9 +95,15 @@ export function runModel(c: ModelConfig): ModelRun {
     big = yield* sysMmap(mm, 0, c.sizeBytes, RW, ANON | MAP_POPULATE);
     if (isErrValue(big)) throw new Error(`mmlab-bench: model mmap failed: ${big}`);
     populateNs = sim.now - t;
+    // As the probe: VM_NOHUGEPAGE on the mapping (so the 64 KiB mappings placed below it do
+    // not merge with it), and VM_NOHUGEPAGE | VM_DONTCOPY on the fault actor's VMA (so it
+    // does not merge with it either).
+    yield* sysMadvise(mm, big, c.sizeBytes, MADV_NOHUGEPAGE);
     if (c.actor === "fault") {
       faultArea = yield* sysMmap(mm, 0, faultPages * PAGE, RW, ANON);
       if (isErrValue(faultArea)) throw new Error(`mmlab-bench: model mmap failed: ${faultArea}`);
+      yield* sysMadvise(mm, faultArea, faultPages * PAGE, MADV_NOHUGEPAGE);
+      yield* sysMadvise(mm, faultArea, faultPages * PAGE, MADV_DONTFORK);
     }
   });
   sim.run();
