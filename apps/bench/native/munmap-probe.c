@@ -283,6 +283,26 @@ int main(int argc, char **argv)
 		}
 		double load_before = loadavg1();
 		uint64_t cpu0 = rusage_cpu_ns();
+		if (a == 1) {
+			/* The fault actor's VMA: mapped now, never touched before the baseline.
+			 * MADV_DONTFORK (no effect here) keeps it a VMA of its own. */
+			fault_pages = size / 4 / PAGE;
+			if (fault_pages < 16384)
+				fault_pages = 16384;
+			fault_next = 0;
+			fault_area = mmap(NULL, fault_pages * PAGE, PROT_READ | PROT_WRITE,
+					  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+			if (fault_area == MAP_FAILED)
+				die("mmap fault area");
+			madvise(fault_area, fault_pages * PAGE, MADV_NOHUGEPAGE);
+			madvise(fault_area, fault_pages * PAGE, MADV_DONTFORK);
+		}
+		/* The actor thread is created before the big mapping: its stack (MAP_STACK, so
+		 * VM_NOHUGEPAGE) placed just below an MADV_NOHUGEPAGE mapping would merge with
+		 * it, and the teardown would then split the very VMA the actor runs on. */
+		if (a == 1 || a == 2)
+			if (pthread_create(&th, NULL, actor, NULL))
+				die("pthread_create");
 		char *big = mmap(NULL, size, PROT_READ | PROT_WRITE,
 				 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 		if (big == MAP_FAILED)
@@ -295,30 +315,14 @@ int main(int argc, char **argv)
 			big[off] = 1;
 		uint64_t populate_ns = now_ns(CLOCK_MONOTONIC) - p0;
 		uint64_t populate_cpu = now_ns(CLOCK_THREAD_CPUTIME_ID) - pc0;
-		if (a == 1) {
-			/* The fault actor's VMA: mapped now, never touched before the baseline. */
-			fault_pages = size / 4 / PAGE;
-			if (fault_pages < 16384)
-				fault_pages = 16384;
-			fault_next = 0;
-			fault_area = mmap(NULL, fault_pages * PAGE, PROT_READ | PROT_WRITE,
-					  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-			if (fault_area == MAP_FAILED)
-				die("mmap fault area");
-			/* MADV_DONTFORK (no effect here) keeps it from merging with the mapping
-			 * just above it, which would make it part of the VMA being torn down. */
-			madvise(fault_area, fault_pages * PAGE, MADV_NOHUGEPAGE);
-			madvise(fault_area, fault_pages * PAGE, MADV_DONTFORK);
-		}
-		if (a == 1 || a == 2)
-			if (pthread_create(&th, NULL, actor, NULL))
-				die("pthread_create");
 
 		/* Baseline, teardown, tail. */
 		ctl->go = a != 3;
+		/* The tearing-down thread spins through the baseline: had it slept, the scheduler
+		 * would owe it CPU time at the teardown and hold the actor back to pay it. */
 		uint64_t b0 = now_ns(CLOCK_MONOTONIC);
 		while (now_ns(CLOCK_MONOTONIC) - b0 < baseline_ns)
-			usleep(1000);
+			;
 		uint64_t tc0 = now_ns(CLOCK_THREAD_CPUTIME_ID);
 		uint64_t t0 = now_ns(CLOCK_MONOTONIC);
 		int rc;
