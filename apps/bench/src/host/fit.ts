@@ -97,11 +97,25 @@ export function fitProfile(
   const p: Record<string, number | string> = { ...base };
   const k = kernel;
 
+  const current = () => p as unknown as CostModel;
+  // The zap group first: the mmap+munmap pair's munmap zaps (an empty range) too.
+  const zapBase = zapCostNs(base, inputs.pages);
+  if (inputs.munmapTeardownNs !== null && inputs.pages > 0) {
+    const f = inputs.munmapTeardownNs / zapBase;
+    for (const key of ZAP_GROUP) p[key] = round((base[key] as number) * f);
+    notes.push(`zap costs ×${f.toFixed(3)} (munmap's CPU time for ${inputs.pages} pages)`);
+  } else notes.push("zap costs: base profile (no munmap run)");
+
+  // The VMA group: the pair costs A + f·B, A without the group, B the group at the base.
   const mmapsmallBase = modelOpNs("mmapsmall", base, k);
   const measuredSmall = inputs.baselineP50Ns.mmapsmall;
   if (measuredSmall !== null) {
-    const f = measuredSmall / mmapsmallBase;
-    for (const key of VMA_GROUP) p[key] = round((base[key] as number) * f);
+    const zeroed = { ...current() };
+    for (const key of VMA_GROUP) (zeroed as Record<string, number | string>)[key] = 0;
+    const rest = modelOpNs("mmapsmall", zeroed, k);
+    const group = modelOpNs("mmapsmall", current(), k) - rest;
+    const f = Math.max(0, (measuredSmall - rest) / group);
+    for (const key of VMA_GROUP) p[key] = (base[key] as number) * f;
     notes.push(`syscall, lock and VMA costs ×${f.toFixed(3)} (mmap+munmap of 64 KiB)`);
   } else notes.push("syscall, lock and VMA costs: base profile (no mmapsmall run)");
 
@@ -112,21 +126,17 @@ export function fitProfile(
       notes.push(`${key}: base profile (no ${actor} run)`);
       return;
     }
-    const rest = modelOpNs(actor, { ...(p as unknown as CostModel), [key]: 0 }, k);
-    p[key] = round(Math.max(0, measured - rest));
+    const rest = modelOpNs(actor, { ...current(), [key]: 0 }, k);
+    p[key] = Math.max(0, measured - rest);
     notes.push(
       `${key} = ${actor} baseline p50 ${measured} ns - ${Math.round(rest)} ns modelled around it`,
     );
   };
   single("fault", "anonFault");
   single("procread", "cmdlineRead");
-
-  const zapBase = zapCostNs(base, inputs.pages);
-  if (inputs.munmapTeardownNs !== null && inputs.pages > 0) {
-    const f = inputs.munmapTeardownNs / zapBase;
-    for (const key of ZAP_GROUP) p[key] = round((base[key] as number) * f);
-    notes.push(`zap costs ×${f.toFixed(3)} (munmap's CPU time for ${inputs.pages} pages)`);
-  } else notes.push("zap costs: base profile (no munmap run)");
+  // Rounded last, so that each fit above used the exact figures.
+  for (const key of [...VMA_GROUP, "anonFault", "cmdlineRead"] as const)
+    p[key] = round(p[key] as number);
 
   if (inputs.populateNsPerPage !== null) p.populatePage = round(inputs.populateNsPerPage);
   notes.push(

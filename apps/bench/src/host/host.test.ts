@@ -38,14 +38,15 @@ describe("the fit", () => {
     const fault = fit.inputs.baselineP50Ns.fault;
     const procread = fit.inputs.baselineP50Ns.procread;
     const small = fit.inputs.baselineP50Ns.mmapsmall;
-    if (fault === null || procread === null || small === null) throw new Error("fixture lacks an actor");
+    if (fault === null || procread === null || small === null)
+      throw new Error("fixture lacks an actor");
     expect(Math.abs(modelOpNs("fault", p, kernel) - fault)).toBeLessThan(2);
     expect(Math.abs(modelOpNs("procread", p, kernel) - procread)).toBeLessThan(2);
     expect(Math.abs(modelOpNs("mmapsmall", p, kernel) - small) / small).toBeLessThan(0.01);
     expect(p.populatePage).toBeCloseTo(fit.inputs.populateNsPerPage ?? -1, 0);
     expect(p.name).toBe("host-test");
     expect(p.source).toContain(release);
-  });
+  }, 300_000);
 });
 
 describe("mmlab-bench host --from-probe (the model side, deterministic)", () => {
@@ -57,7 +58,9 @@ describe("mmlab-bench host --from-probe (the model side, deterministic)", () => 
     expect(json.context.profile.fitted).toBe(true);
     expect(json.rows).toHaveLength(9);
     // The model's verdicts: who waits for the teardown in a 6.x kernel as mm-core models it.
-    const model = Object.fromEntries(json.rows.map((x) => [`${x.method}/${x.actor}`, x.model.blocked]));
+    const model = Object.fromEntries(
+      json.rows.map((x) => [`${x.method}/${x.actor}`, x.model.blocked]),
+    );
     expect(model).toEqual({
       "munmap/procread": false, // munmap downgrades: ps reads under the read lock
       "munmap/fault": false, // per-VMA lock
@@ -69,13 +72,17 @@ describe("mmlab-bench host --from-probe (the model side, deterministic)", () => 
       "dontneed/fault": false,
       "dontneed/mmapsmall": true, // v4.19's madvise: the read lock, which mmap waits for
     });
-    expect(json.disagreements).toEqual(json.rows.filter((x) => !x.agree).map((x) => `${x.method}/${x.actor}${x.measured.blocked === null ? " (not judged)" : ""}`));
+    expect(json.disagreements).toEqual(
+      json.rows
+        .filter((x) => !x.agree)
+        .map((x) => `${x.method}/${x.actor}${x.measured.blocked === null ? " (not judged)" : ""}`),
+    );
     expect(r.code).toBe(json.disagreements.length === 0 ? 0 : 1);
     for (const row of json.rows) {
       expect(row.teardownRatio).toBeGreaterThan(0);
       expect(row.measured.reps).toBe(3);
     }
-  });
+  }, 300_000);
 
   it("prints one table per method, the fit, and the verdict; saves a profile every command loads", async () => {
     const file = path.join(tmp, "host.json");
@@ -101,7 +108,7 @@ describe("mmlab-bench host --from-probe (the model side, deterministic)", () => 
     const hj = JSON.parse(h.out) as HostJson;
     expect(hj.fit).toBeNull();
     expect(hj.context.profile).toMatchObject({ name: saved.name, fitted: false });
-  });
+  }, 300_000);
 
   it("--strategy overrides uname's choice and says so; --report writes the comparison", async () => {
     const report = path.join(tmp, "host.html");
@@ -132,7 +139,7 @@ describe("mmlab-bench host --from-probe (the model side, deterministic)", () => 
     expect(html).toContain('id="host-munmap"');
     expect(html).toContain('data-actor="procread"');
     expect(html).toContain('id="host-json"');
-  });
+  }, 300_000);
 
   it("refuses bad input with one line and exit code 2", async () => {
     const hint = "mmlab-bench host --help";
@@ -149,5 +156,5 @@ describe("mmlab-bench host --from-probe (the model side, deterministic)", () => 
       const r = await runCli(["host", ...args]);
       expect(isUsageError(r, what, hint), `${args.join(" ")}: ${r.err}`).toBe(true);
     }
-  });
+  }, 60_000);
 });
