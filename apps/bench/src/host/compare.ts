@@ -78,14 +78,14 @@ export function measuredSide(o: ProbeOutput): MeasuredSide {
   const verdicts = o.runs.map((r) => isBlocked(r, r.teardownNs));
   const judged = verdicts.filter((v) => v !== null);
   const blockedReps = judged.filter((v) => v).length;
-  const judgedRuns = o.runs.filter((_, i) => verdicts[i] !== null);
+  // The figures come from the judged repetitions (all of them when none was judged).
+  const judgedRuns = judged.length === 0 ? o.runs : o.runs.filter((_, i) => verdicts[i] !== null);
   const busy = new Set<string>();
   for (const r of o.runs) for (const why of busyReasons(r, o.cpus)) busy.add(why);
   return {
-    p99Ns: judged.length === 0 ? 0 : median(judgedRuns.map((r) => r.during.p99)),
-    maxNs: judged.length === 0 ? 0 : median(judgedRuns.map((r) => r.during.max)),
-    lessCpuWaitMaxNs:
-      judged.length === 0 ? 0 : median(judgedRuns.map((r) => r.duringLessCpuWait.max)),
+    p99Ns: median(judgedRuns.map((r) => r.during.p99)),
+    maxNs: median(judgedRuns.map((r) => r.during.max)),
+    lessCpuWaitMaxNs: median(judgedRuns.map((r) => r.duringLessCpuWait.max)),
     stallNs: median(o.runs.map((r) => r.stallNs)),
     teardownNs: median(o.runs.map((r) => r.teardownNs)),
     baselineP50Ns: median(o.runs.map((r) => r.baseline.p50)),
