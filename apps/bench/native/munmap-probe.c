@@ -17,8 +17,8 @@
  *
  * Each actor operation's start and end (CLOCK_MONOTONIC, ns) go to a buffer shared with the
  * parent (MAP_SHARED, so the procread child, forked before anything big is mapped, can fill
- * it); the actor sleeps GAP_NS between operations. The parent
- * turns the records into statistics: the baseline (operations that ended before the
+ * it); the actor sleeps GAP_NS between operations. The parent turns the records into
+ * statistics: the baseline (operations that ended before the
  * teardown began), the operations that overlap the teardown (p50, p99, max of their
  * latency), and the longest interval without a completed operation around the teardown.
  * It also records /proc/loadavg and its own on-CPU time, so a run on a busy machine shows.
@@ -51,9 +51,7 @@
 /* One operation: CLOCK_MONOTONIC start and end, and its latency less the time it spent
  * runnable but waiting for a CPU (a busy machine): when it switched out voluntarily
  * (getrusage(RUSAGE_THREAD): ru_nvcsw grew, it slept on something) all of it; otherwise only
- * its CPU time (it ran: worked or spun on a lock; the rest was preemption). (run_delay in
- * /proc/thread-self/schedstat would be exact, but reading it stalls the actor while the
- * mapping is torn down.) */
+ * its CPU time (it ran: worked or spun on a lock; the rest was preemption). */
 struct rec { uint64_t start, end, held; };
 
 /* Shared with the actor (thread or child process). */
