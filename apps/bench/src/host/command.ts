@@ -216,7 +216,7 @@ async function runHost(o: HostOptions, io: HostIo): Promise<number> {
         recordedAt: new Date().toISOString(),
         outputs,
       };
-      writeFileSync(o.saveProbe, `${JSON.stringify(file, null, 1)}\n`);
+      writeFileSync(o.saveProbe, `${JSON.stringify(file, null, 2)}\n`);
     }
   }
   const first = outputs[0] as ProbeOutput;
