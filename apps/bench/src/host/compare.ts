@@ -246,7 +246,8 @@ export function renderFit(fit: Fit, c: Colors): string {
 /** The verdict line. */
 export function renderHostVerdict(json: HostJson, c: Colors): string {
   if (json.disagreements.length === 0) {
-    return c.green(`every blocked / not-blocked verdict agrees (${json.rows.length} runs)`);
+    const n = json.rows.length;
+    return c.green(`every blocked / not-blocked verdict agrees (${n} run${n === 1 ? "" : "s"})`);
   }
   return c.red(
     `verdicts differ for ${json.disagreements.join(", ")} (${json.disagreements.length} of ${json.rows.length} runs)`,

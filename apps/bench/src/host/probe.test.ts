@@ -67,6 +67,18 @@ describe("the probe's source and its JSON checks", () => {
     expect(cc.stderr).toBe("");
   });
 
+  it("without cc: one line naming build-essential", () => {
+    if (process.platform !== "linux" || process.arch !== "x64") return;
+    const empty = mkdtempSync(path.join(os.tmpdir(), "mmlab-nocc-"));
+    try {
+      const env = { PATH: empty, MMLAB_CACHE_DIR: empty };
+      expect(() => buildProbe(env)).toThrow(ProbeUnavailable);
+      expect(() => buildProbe(env)).toThrow(/no C compiler.*build-essential/);
+    } finally {
+      rmSync(empty, { recursive: true, force: true });
+    }
+  });
+
   it("refuses other platforms with a clear message", () => {
     expect(() => checkProbePlatform("darwin", "arm64")).toThrow(ProbeUnavailable);
     expect(() => checkProbePlatform("darwin", "arm64")).toThrow(/Linux x86_64 only/);
