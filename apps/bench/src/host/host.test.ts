@@ -152,6 +152,7 @@ describe("mmlab-bench host --from-probe (the model side, deterministic)", () => 
       [["--from-probe", path.join(tmp, "missing.json")], "--from-probe"],
       [["--profile", path.join(tmp, "missing.json")], "--profile"],
       [["--size", "300G"], "--size"],
+      [["--save-profile", path.join(tmp, "no", "such", "dir.json")], "--save-profile"],
     ] as const) {
       const r = await runCli(["host", ...args]);
       expect(isUsageError(r, what, hint), `${args.join(" ")}: ${r.err}`).toBe(true);
