@@ -25,6 +25,8 @@ import {
   renderHistoryTable,
   renderKernels,
 } from "./history.js";
+import { registerHostCommand } from "./host/command.js";
+import { ProbeUnavailable } from "./host/probe.js";
 import { type HungTaskParams, runHungTask } from "./hung-task.js";
 import { checkOutputPaths, writeOutputs } from "./outputs.js";
 import {
@@ -126,8 +128,8 @@ const OPTION_SPECS: Record<OptionName, [flags: string, help: string]> = {
   size: ["--size <size>", "mapping size: 320G, 512M, 4GiB (binary units, as in the patch)"],
   strategies: ["--strategies <list>", "munmap strategies, comma-separated (classic, zapRlock)"],
   profile: [
-    "--profile <name>",
-    "cost profile (e5-2680-v4.18, e5-2680-v4.18-v6run, alios-v4.9-320g)",
+    "--profile <name|file>",
+    "cost profile (e5-2680-v4.18, e5-2680-v4.18-v6run, alios-v4.9-320g) or a JSON file from host --save-profile",
   ],
   readers: ["--readers <n>", "ps tasks reading /proc/PID/cmdline"],
   faulters: ["--faulters <n>", "threads page-faulting elsewhere in the mm"],
@@ -218,7 +220,7 @@ function positive(ns: number, flag: string, text: string | undefined): number {
 }
 
 export async function main(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
-  const commands = ["sweep", "hung-task", "history", "explore", "replay"];
+  const commands = ["sweep", "hung-task", "history", "explore", "replay", "host"];
   /** set by a command whose outcome is not plain success (explore) */
   let exitCode = 0;
   const first = argv[0];
@@ -323,7 +325,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
     .option("--seed <n>", "seed of the first schedule (the i-th uses seed + i)", "1")
     .option("--jitter <f>", "cost-model jitter fraction, 0 to 1", "0.5")
     .option("--no-shuffle-ties", "run simultaneous events in order instead of shuffling them")
-    .option("--cost <profile>", "base cost profile", DEFAULTS.profile)
+    .option("--cost <profile>", "base cost profile (a name or a JSON file)", DEFAULTS.profile)
     .option("--json", "print the results as one JSON object on stdout")
     .addHelpText(
       "after",
@@ -366,6 +368,20 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
       exitCode = code;
     });
 
+  registerHostCommand(
+    program,
+    {
+      stdout: io.stdout,
+      progress:
+        io.progressStream?.isTTY === true ? (line) => io.progressStream?.write(`${line}\n`) : null,
+      isTTY: io.isTTY,
+      env: io.env,
+    },
+    (code) => {
+      exitCode = code;
+    },
+  );
+
   try {
     await program.parseAsync([...argv], { from: "user" });
     return exitCode;
@@ -375,7 +391,11 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
       io.stderr(usageLine(err.message, hint));
       return 2;
     }
-    if (err instanceof UsageError || err instanceof ReplayInputError) {
+    if (
+      err instanceof UsageError ||
+      err instanceof ReplayInputError ||
+      err instanceof ProbeUnavailable
+    ) {
       io.stderr(usageLine(err.message, hint));
       return 2;
     }

@@ -1,6 +1,8 @@
 /** tinypool worker of `mmlab-bench sweep`: one simulation per worker (isolateWorkers). */
+
+import { COST_PROFILES } from "@mmlab/mm-core";
 import { runExperiment } from "./experiment.js";
-import type { ExperimentParams } from "./params.js";
+import { type ExperimentParams, loadProfileFile } from "./params.js";
 import type { BenchResult } from "./types.js";
 
 export interface SweepJob {
@@ -9,5 +11,7 @@ export interface SweepJob {
 }
 
 export function runSweepJob(job: SweepJob): BenchResult {
+  // A --profile FILE was registered in the main thread's mm-core; this thread has its own.
+  if (COST_PROFILES[job.params.profile] === undefined) loadProfileFile(job.params.profile);
   return runExperiment(job.params, job.strategy).result;
 }

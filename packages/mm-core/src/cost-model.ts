@@ -128,9 +128,24 @@ export const COST_PROFILES: Readonly<Record<string, CostModel>> = Object.freeze(
   [ALIOS_V4_9_320G.name]: ALIOS_V4_9_320G,
 });
 
-/** Looks a profile up by name; throws a RangeError naming the known ones. */
+/** Profiles added at run time (e.g. read from a file), by the key they were registered under. */
+const registered = new Map<string, CostModel>();
+
+/**
+ * Makes `model` known to costProfile() under `key` (a file's path, say), so that every API that
+ * takes a profile name accepts it. The named profiles cannot be replaced; re-registering a key
+ * replaces its model.
+ */
+export function registerCostProfile(key: string, model: CostModel): void {
+  if (COST_PROFILES[key] !== undefined) {
+    throw new RangeError(`@mmlab/mm-core: "${key}" is a built-in cost profile`);
+  }
+  registered.set(key, model);
+}
+
+/** Looks a profile up by name (or registered key); throws a RangeError naming the known ones. */
 export function costProfile(name: string): CostModel {
-  const profile = COST_PROFILES[name];
+  const profile = COST_PROFILES[name] ?? registered.get(name);
   if (profile === undefined) {
     throw new RangeError(
       `@mmlab/mm-core: unknown cost profile "${name}" (known: ${Object.keys(COST_PROFILES).join(", ")})`,

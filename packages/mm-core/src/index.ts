@@ -8,8 +8,10 @@ export {
   E5_2680_V4_18,
   E5_2680_V4_18_V6RUN,
   perPageUnmapNs,
+  registerCostProfile,
   zapCostNs,
 } from "./cost-model.js";
+export { COST_FIELDS, costModelFromJson, costModelToJson } from "./cost-profile-json.js";
 export {
   EBADF,
   ENODEV,
