@@ -147,15 +147,16 @@ export function queueRunner(q: QueueUrl, opts: QueueRunnerOptions): JobRunner {
           await submit(job, id, opts.fresh === true);
           submitted = true;
         }
-        const j = await queue.getJob(id);
-        if (j === undefined) {
-          submitted = false; // Redis lost it: add it again
+        const state = await queue.getJobState(id);
+        outage = false;
+        if (state === "unknown") {
+          submitted = false; // Redis lost it (restarted without its data): add it again
           continue;
         }
-        const state = await j.getState();
-        outage = false;
-        if (state === "completed") return j.returnvalue as JobResult;
-        if (state === "failed") {
+        if (state === "completed" || state === "failed") {
+          const j = await queue.getJob(id); // read after the state, so it holds the outcome
+          if (j === undefined) continue;
+          if (state === "completed") return j.returnvalue as JobResult;
           throw new CampaignJobError(`job ${id} failed on a worker: ${j.failedReason}`);
         }
       } catch (e) {
