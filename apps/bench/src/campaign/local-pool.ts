@@ -33,10 +33,13 @@ export function tinypoolRunner(opts: PoolOptions): JobRunner {
   };
 }
 
-/** Built: dist/campaign/run-job.js in worker threads. From source (tests, tsx): the .ts file in child processes. */
+/**
+ * Built: dist/campaign/run-job.js in worker threads (this code is bundled into a file at the
+ * top of dist/). From source (tests, tsx): run-job.ts beside this file, in child processes.
+ */
 function poolOptions(threads: number, isolate: boolean): ConstructorParameters<typeof Tinypool>[0] {
   const fromSource = import.meta.url.endsWith(".ts");
-  const filename = new URL(fromSource ? "./run-job.ts" : "./run-job.js", import.meta.url).href;
+  const filename = new URL(fromSource ? "./run-job.ts" : "./campaign/run-job.js", import.meta.url).href;
   return {
     filename,
     minThreads: threads,
