@@ -39,7 +39,8 @@ export function tinypoolRunner(opts: PoolOptions): JobRunner {
  */
 function poolOptions(threads: number, isolate: boolean): ConstructorParameters<typeof Tinypool>[0] {
   const fromSource = import.meta.url.endsWith(".ts");
-  const filename = new URL(fromSource ? "./run-job.ts" : "./campaign/run-job.js", import.meta.url).href;
+  const filename = new URL(fromSource ? "./run-job.ts" : "./campaign/run-job.js", import.meta.url)
+    .href;
   return {
     filename,
     minThreads: threads,
