@@ -1,7 +1,9 @@
 import { describe, expect, it } from "vitest";
+import { executeCampaign } from "./campaign/execute.js";
+import { mergeExperiments } from "./campaign/merge.js";
 import { colorsFor } from "./colors.js";
 import { DEFAULTS, GiB, MiB } from "./params.js";
-import { renderSweepTable, runSweep, sweepJobs, sweepRow } from "./sweep.js";
+import { renderSweepTable, sweepJobs, sweepResult, sweepRow } from "./sweep.js";
 import type { BenchResult } from "./types.js";
 
 const NONE = { count: 0, total: 0, min: 0, max: 0, mean: 0, p50: 0, p90: 0, p99: 0 };
@@ -89,16 +91,21 @@ describe("sweep", () => {
 
   it("runs one simulation per worker and gives the same figures as in-thread", async () => {
     const jobs = sweepJobs(DEFAULTS, [64 * MiB, 128 * MiB], ["classic", "zapRlock"]);
-    const pooled = await runSweep(jobs, { mode: "workers", threads: 2 });
-    const inline = await runSweep(jobs, { mode: "inline" });
-    expect(pooled.sweep).toEqual(inline.sweep);
-    expect(pooled.sweep.rows.map((r) => r.strategy)).toEqual([
+    const run = async (workers: number) =>
+      sweepResult(
+        jobs,
+        mergeExperiments(jobs, await executeCampaign(jobs, { workers, queue: null, fresh: false })),
+      );
+    const pooled = await run(2);
+    const inline = await run(1);
+    expect(pooled).toEqual(inline);
+    expect(pooled.rows.map((r) => r.strategy)).toEqual([
       "classic",
       "zapRlock",
       "classic",
       "zapRlock",
     ]);
-    const [c64, z64, c128] = pooled.sweep.rows;
+    const [c64, z64, c128] = pooled.rows;
     expect(c64?.exclusiveHoldNs).toBeGreaterThan(1e6);
     expect(z64?.exclusiveHoldNs).toBeLessThan(20e3);
     expect(c128?.munmapLatencyNs).toBeGreaterThan(1.9 * (c64?.munmapLatencyNs ?? 0));

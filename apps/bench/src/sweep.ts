@@ -1,11 +1,11 @@
 /**
- * `mmlab-bench sweep`: sizes by strategies, each (size, strategy) one simulation in its own
- * tinypool worker thread, then a table beside the published figures with model/paper ratios.
+ * `mmlab-bench sweep`: sizes by strategies, each (size, strategy) one simulation (one campaign
+ * job, on any worker), then a table beside the published figures with model/paper ratios.
  */
-import os from "node:os";
 import Table from "cli-table3";
-import { Tinypool } from "tinypool";
+import { type ExperimentJob, experimentJob } from "./campaign/jobs.js";
 import type { Colors } from "./colors.js";
+import { benchVersion } from "./context.js";
 import { formatBytes, formatNs } from "./format.js";
 import {
   FTRACE_UNMAP_REGION_NS,
@@ -15,95 +15,34 @@ import {
   paperFigure,
 } from "./paper.js";
 import type { ExperimentParams } from "./params.js";
-import { runSweepJob, type SweepJob } from "./sweep-worker.js";
 import type { BenchResult, SweepResult, SweepRow } from "./types.js";
 
-export interface SweepRun {
-  /** One BenchResult per job, in job order (sizes ascending, then strategies as given). */
-  results: BenchResult[];
-  sweep: SweepResult;
-}
-
-export interface SweepOptions {
-  /** "workers" (default): tinypool threads; "inline": in this thread, one after another. */
-  mode?: "workers" | "inline";
-  /** Worker threads; default min(jobs, CPUs). */
-  threads?: number;
-  onDone?(done: number, total: number): void;
-}
-
-/** The jobs of a sweep, in table order. */
+/** The jobs of a sweep, in table order (sizes ascending, then strategies as given). */
 export function sweepJobs(
   base: ExperimentParams,
   sizes: readonly number[],
   strategies: readonly string[],
-): SweepJob[] {
-  const jobs: SweepJob[] = [];
+  version = benchVersion(),
+): ExperimentJob[] {
+  const jobs: ExperimentJob[] = [];
   for (const sizeBytes of [...sizes].sort((a, b) => a - b)) {
-    for (const strategy of strategies) jobs.push({ params: { ...base, sizeBytes }, strategy });
+    for (const strategy of strategies) {
+      jobs.push(experimentJob(version, { ...base, sizeBytes }, strategy));
+    }
   }
   return jobs;
 }
 
-export async function runSweep(
-  jobs: readonly SweepJob[],
-  opts: SweepOptions = {},
-): Promise<SweepRun> {
-  let done = 0;
-  let results: BenchResult[];
-  if (opts.mode === "inline") {
-    results = [];
-    for (const job of jobs) {
-      results.push(runSweepJob(job));
-      opts.onDone?.(++done, jobs.length);
-    }
-  } else {
-    const threads = Math.max(1, Math.min(jobs.length, opts.threads ?? os.availableParallelism()));
-    const pool = new Tinypool(workerOptions(threads));
-    try {
-      // Largest first, so the long jobs do not end up alone at the tail.
-      const order = jobs.map((_, i) => i).sort((a, b) => sizeOf(jobs, b) - sizeOf(jobs, a));
-      const out: BenchResult[] = new Array<BenchResult>(jobs.length);
-      await Promise.all(
-        order.map(async (i) => {
-          out[i] = (await pool.run(jobs[i], { name: "runSweepJob" })) as BenchResult;
-          opts.onDone?.(++done, jobs.length);
-        }),
-      );
-      results = out;
-    } finally {
-      await pool.destroy();
-    }
-  }
-  return {
-    results,
-    sweep: { rows: jobs.map((job, i) => sweepRow(job, results[i] as BenchResult)) },
-  };
-}
-
-function sizeOf(jobs: readonly SweepJob[], i: number): number {
-  return jobs[i]?.params.sizeBytes ?? 0;
-}
-
-/** Built: dist/sweep-worker.js in worker threads. From source (tests, tsx): the .ts file through tsx. */
-function workerOptions(threads: number): ConstructorParameters<typeof Tinypool>[0] {
-  const fromSource = import.meta.url.endsWith(".ts");
-  const filename = new URL(fromSource ? "./sweep-worker.ts" : "./sweep-worker.js", import.meta.url)
-    .href;
-  return {
-    filename,
-    minThreads: threads,
-    maxThreads: threads,
-    isolateWorkers: true,
-    // Worker threads do not take tsx's loader hooks on Node 20: from source, use processes.
-    ...(fromSource
-      ? { runtime: "child_process", execArgv: ["--conditions=@mmlab/source", "--import", "tsx"] }
-      : {}),
-  };
+/** The sweep table's rows from the results of its jobs, in job order. */
+export function sweepResult(
+  jobs: readonly ExperimentJob[],
+  results: readonly BenchResult[],
+): SweepResult {
+  return { rows: jobs.map((job, i) => sweepRow(job, results[i] as BenchResult)) };
 }
 
 /** One row: the model's figures, the published one, and model / paper. */
-export function sweepRow(job: SweepJob, r: BenchResult): SweepRow {
+export function sweepRow(job: ExperimentJob, r: BenchResult): SweepRow {
   const row: SweepRow = {
     sizeBytes: job.params.sizeBytes,
     strategy: r.strategy,
