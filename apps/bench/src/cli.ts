@@ -33,7 +33,7 @@ import { loadReplayJobs } from "./campaign/replay-jobs.js";
 import type { JobResult } from "./campaign/run-job.js";
 import { type Colors, colorsFor } from "./colors.js";
 import { benchContext, benchVersion } from "./context.js";
-import { runExperiment } from "./experiment.js";
+import { newMachine, runExperiment } from "./experiment.js";
 import { exploreExitCode, exploreJson, renderExploreAll, renderExploreOne } from "./explore.js";
 import { formatBytes, formatNs, group } from "./format.js";
 import {
@@ -505,9 +505,11 @@ function runStrategies(
   const progress = createProgress(io.progressStream, !json && o.quiet !== true);
   const results: BenchResult[] = [];
   const captures: TraceCapture[] = [];
+  const machine = newMachine(); // one PhysMem and slab cache for all the runs (no second first-touch)
   try {
     for (const s of strategies) {
       const run = runExperiment(params, s, {
+        machine,
         trace: wantCaptures,
         onProgress: (phase, done, total) => progress.update(s, phase, done, total),
       });
