@@ -322,22 +322,30 @@ export class PhysMem {
     let runStart = -1;
     let runEnd = -1;
     let anon = 0;
-    for (let i = 0; i < n; i++) {
-      const pfn = pages[i] as number;
-      if (page[pfn] === ANON_REF_ONE && map[pfn] === 0) {
-        // the last reference of an unmapped order-0 anonymous page: free it
+    let i = 0;
+    while (i < n) {
+      // the common case in a loop without calls: the next frame of the current run
+      for (; i < n; i++) {
+        const pfn = pages[i] as number;
+        if (pfn !== runEnd || page[pfn] !== ANON_REF_ONE || map[pfn] !== 0) break;
         page[pfn] = 0;
-        anon++;
-        if (pfn === runEnd) runEnd++;
-        else {
-          if (runEnd !== runStart) this.pushRun(runStart, runEnd - runStart);
-          runStart = pfn;
-          runEnd = pfn + 1;
-        }
+        runEnd++;
+      }
+      if (i === n) break;
+      const pfn = pages[i] as number;
+      i++;
+      if (page[pfn] === ANON_REF_ONE && map[pfn] === 0) {
+        // the last reference of an unmapped order-0 anonymous page, starting a new run
+        page[pfn] = 0;
+        anon += runEnd - runStart;
+        if (runEnd !== runStart) this.pushRun(runStart, runEnd - runStart);
+        runStart = pfn;
+        runEnd = pfn + 1;
         continue;
       }
       this.putPage(pfn); // shared, file, compound, overflowing, or a bug
     }
+    anon += runEnd - runStart;
     if (runEnd !== runStart) this.pushRun(runStart, runEnd - runStart);
     const counts = this.kindCount;
     (counts[KIND_ANON] as number) -= anon;
