@@ -23,6 +23,9 @@ export const ENTRY_SLAB_WORDS = SLAB_TABLES * TABLE_WORDS;
 /** Words of a child slab (256 tables x 512 child ids). */
 export const CHILD_SLAB_WORDS = SLAB_TABLES * 512;
 
+/** Slabs carved from one allocation: 64 MiB of entry slabs, 32 MiB of child slabs (above glibc's largest mmap threshold, so always fresh zero pages from mmap). */
+const SLABS_PER_CHUNK = 64;
+
 export class SlabCache {
   private readonly entrySlabs: Uint32Array[] = [];
   private readonly childSlabs: Uint32Array[] = [];
@@ -38,14 +41,16 @@ export class SlabCache {
     };
   }
 
-  /** @internal a zeroed entry slab: a cached one, else a new one */
+  /** @internal a zeroed entry slab: a cached one, else one of a new chunk */
   takeEntrySlab(): Uint32Array {
-    return this.entrySlabs.pop() ?? new Uint32Array(ENTRY_SLAB_WORDS);
+    if (this.entrySlabs.length === 0) carve(this.entrySlabs, ENTRY_SLAB_WORDS);
+    return this.entrySlabs.pop() as Uint32Array;
   }
 
-  /** @internal a zeroed child slab: a cached one, else a new one */
+  /** @internal a zeroed child slab: a cached one, else one of a new chunk */
   takeChildSlab(): Uint32Array {
-    return this.childSlabs.pop() ?? new Uint32Array(CHILD_SLAB_WORDS);
+    if (this.childSlabs.length === 0) carve(this.childSlabs, CHILD_SLAB_WORDS);
+    return this.childSlabs.pop() as Uint32Array;
   }
 
   /** @internal give back an entry slab, which must be all zero */
@@ -67,4 +72,16 @@ export class SlabCache {
     this.entrySlabs.length = 0;
     this.childSlabs.length = 0;
   }
+}
+
+/**
+ * Puts SLABS_PER_CHUNK slabs of one new allocation on `list`, lowest address last (taken
+ * first). One large allocation instead of many 1 MiB ones: fewer mmap calls, and memory
+ * the kernel can back with transparent huge pages where the process asks glibc for them
+ * (apps/bench's GLIBC_TUNABLES=glibc.malloc.hugetlb=1). The OS commits a chunk's pages
+ * only as slabs are written.
+ */
+function carve(list: Uint32Array[], words: number): void {
+  const buf = new ArrayBuffer(SLABS_PER_CHUNK * words * 4);
+  for (let i = SLABS_PER_CHUNK - 1; i >= 0; i--) list.push(new Uint32Array(buf, i * words * 4, words));
 }
