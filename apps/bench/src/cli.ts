@@ -45,6 +45,7 @@ import {
 } from "./history.js";
 import { registerHostCommand } from "./host/command.js";
 import { ProbeUnavailable } from "./host/probe.js";
+import { rerunWithHugePages } from "./huge-pages.js";
 import { type HungTaskParams, runHungTask } from "./hung-task.js";
 import { checkOutputPaths, writeOutputs } from "./outputs.js";
 import {
@@ -902,7 +903,9 @@ function isEntry(): boolean {
   }
 }
 
-if (isEntry()) {
+const rerun = isEntry() ? rerunWithHugePages() : null;
+if (rerun !== null) process.exitCode = rerun;
+else if (isEntry()) {
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;
