@@ -83,5 +83,6 @@ export class SlabCache {
  */
 function carve(list: Uint32Array[], words: number): void {
   const buf = new ArrayBuffer(SLABS_PER_CHUNK * words * 4);
-  for (let i = SLABS_PER_CHUNK - 1; i >= 0; i--) list.push(new Uint32Array(buf, i * words * 4, words));
+  for (let i = SLABS_PER_CHUNK - 1; i >= 0; i--)
+    list.push(new Uint32Array(buf, i * words * 4, words));
 }
