@@ -19,6 +19,7 @@ export { NORMAL, URGENT } from "./event-heap.js";
 export type { HungTaskReport } from "./hung-task.js";
 export { block, cpu, Instruction, sleep, type WaitMode } from "./instruction.js";
 export { createPrng, type Prng } from "./prng.js";
+export { Rcu, type RcuOptions } from "./rcu.js";
 export { EmptySchedule, Sim, type SimOptions, type SpawnOptions } from "./sim.js";
 export { Task, type TaskBody, type TaskState } from "./task.js";
 export { type TraceEvent, TraceRecorder, traced } from "./trace.js";
