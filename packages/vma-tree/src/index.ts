@@ -1,6 +1,14 @@
 export { createVmaTree } from "./create-vma-tree.js";
 export { EBUSY, EEXIST, EINVAL, ENOMEM, errnoName } from "./errno.js";
 export {
+  type MapleNodeReport,
+  MapleNodeRewritten,
+  MapleNodeUseAfterFree,
+  type MapleTreeHooks,
+  nodeName,
+} from "./maple/hooks.js";
+export { MapleStepWalk } from "./maple/step-walk.js";
+export {
   MAPLE_ARANGE64_SLOTS,
   MAPLE_HEIGHT_MAX,
   MAPLE_RANGE64_SLOTS,

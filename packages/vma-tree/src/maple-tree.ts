@@ -32,13 +32,23 @@
  *  6. count() equals the number of non-NULL ranges; no node is leaked or reachable twice.
  *
  * Fidelity: semantics of store/insert/erase/load/mt_find/mas_* walks and the empty-area
- * searches (with their errno values) follow v6.8. Not modelled: RCU node replacement (writers
- * modify nodes in place), dense nodes, the 4096 reserved values and XA_ZERO_ENTRY, and the
- * kernel's exact split points (this tree splits evenly, fuller on the right-most edge).
+ * searches (with their errno values) follow v6.8. Not modelled: dense nodes, the 4096 reserved
+ * values and XA_ZERO_ENTRY, and the kernel's exact split points (this tree splits evenly,
+ * fuller on the right-most edge).
+ *
+ * Node lifetime (MT_FLAGS_USE_RCU, 3dd4432549415f "mm: enable maple tree RCU mode by default",
+ * v6.3): outside RCU mode writers rewrite nodes in place (bumping the node's generation unless
+ * only a pivot moves, as mas_wr_slot_store does for a growing stack) and free the nodes a
+ * write drops at once; in RCU mode (setInRcu(true)) every write builds new nodes and links
+ * them in, and the old ones are retired, freed when the owner's hooks call release() after a
+ * grace period. MapleStepWalk is the walk a simulation cuts between nodes; it raises
+ * MapleNodeUseAfterFree / MapleNodeRewritten when a node changed under it.
  */
 import { EBUSY, EEXIST, EINVAL } from "./errno.js";
 import { areaPos, masEmptyArea, masEmptyAreaRev } from "./maple/gap.js";
+import type { MapleTreeHooks } from "./maple/hooks.js";
 import { MapleNodeArena } from "./maple/node.js";
+import { MapleStepWalk } from "./maple/step-walk.js";
 import { masErase, masInsertRange, masStoreRange } from "./maple/store.js";
 import { mtValidate } from "./maple/validate.js";
 import {
@@ -90,15 +100,54 @@ export class MapleTree<T> implements MapleRootState<T> {
   seq: number;
   /** MT_FLAGS_ALLOC_RANGE: internal nodes keep gaps (arange64). */
   readonly allocRange: boolean;
+  /** @internal MT_FLAGS_USE_RCU (see setInRcu) */
+  rcu: boolean;
+  /** @internal the owner's node-lifetime hooks (see setHooks) */
+  hooks: MapleTreeHooks | null;
+  /** @internal what happened to each node last, for reports (only with hooks) */
+  readonly notes: Map<number, string>;
 
   constructor(opts?: { allocRange?: boolean }) {
     this.allocRange = opts?.allocRange ?? true;
+    this.rcu = false;
+    this.hooks = null;
+    this.notes = new Map();
     this.arena = new MapleNodeArena<T>(this.allocRange);
     this.root = 0;
     this.levels = 1;
     this.entryCount = 0;
     this.seq = 0;
     this.initRoot();
+  }
+
+  /**
+   * include/linux/maple_tree.h: mt_set_in_rcu() / mt_clear_in_rcu() — v6.3. In RCU mode writes
+   * replace nodes and retire the old ones (freed when the hooks release them; at once if no
+   * hooks are installed, as nobody can be walking then).
+   */
+  setInRcu(on: boolean): void {
+    this.rcu = on === true;
+  }
+
+  /** MT_FLAGS_USE_RCU. */
+  get inRcu(): boolean {
+    return this.rcu;
+  }
+
+  /** Install (or, with null, remove) the node-lifetime hooks (maple/hooks.ts). */
+  setHooks(hooks: MapleTreeHooks | null): void {
+    this.hooks = hooks;
+    this.notes.clear();
+  }
+
+  /** A walk a simulation advances one node at a time (maple/step-walk.ts). */
+  stepWalk(): MapleStepWalk<T> {
+    return new MapleStepWalk<T>(this);
+  }
+
+  /** Nodes retired in RCU mode and not freed yet: { leaves, internal }. */
+  retiredCounts(): { leaves: number; internal: number } {
+    return { leaves: this.arena.retiredLeaves, internal: this.arena.retiredNodes };
   }
 
   /** mt_height(): levels of nodes, 0 for an empty tree (the kernel's NULL root). */
@@ -203,6 +252,7 @@ export class MapleTree<T> implements MapleRootState<T> {
   /** lib/maple_tree.c: mtree_destroy() — v6.8. Empties the tree and releases every node. */
   destroy(): void {
     this.arena = new MapleNodeArena<T>(this.allocRange);
+    this.notes.clear();
     this.entryCount = 0;
     this.seq++;
     this.initRoot();

@@ -160,10 +160,14 @@ export class MapleVmaTree implements VmaTree {
           `@mmlab/vma-tree: MapleVmaTree.adjust: ${vma} to [${vmStart}, ${vmEnd}) overlaps ${other}`,
         );
     }
-    this.mt.store(vma.vmStart / PAGE_SIZE, vma.vmEnd / PAGE_SIZE - 1, null);
+    const grows = vmStart <= vma.vmStart && vmEnd >= vma.vmEnd;
+    if (!grows) this.mt.store(vma.vmStart / PAGE_SIZE, vma.vmEnd / PAGE_SIZE - 1, null);
     vma.vmStart = vmStart;
     vma.vmEnd = vmEnd;
     vma.vmPgoff = vmPgoff;
+    // A VMA that only grows is one store over its new range, as expand_downwards() and
+    // vma_expand() do (mas_set_range + mas_store_prealloc): growing into the NULL below moves
+    // one pivot, or, when it consumes that NULL, rewrites the node.
     this.mt.store(first, last, vma);
   }
 

@@ -25,6 +25,13 @@
  * MAPLE_MAX (the kernel leaves them 0 and bounds its scans by end), so that a walk can find
  * a slot with four fixed probes without reading `end` (see walk.ts). A freed node has
  * end = FREE_END.
+ *
+ * Node lifetime, per id, like the page table's per-table generations (step-walk.ts reads it):
+ *   gen     Uint32Array  bumped by every in-place rewrite that moves slots (not by a lone pivot
+ *                        or gap update, which a concurrent reader survives)
+ *   life    Uint32Array  bumped by every free: a walker that saw another life read freed memory
+ *   retired Uint8Array   1 while the node left the tree in RCU mode (MT_FLAGS_USE_RCU) but is
+ *                        not freed yet: readers may still use it until a grace period ends
  */
 import { MAPLE_MAX } from "../page.js";
 
@@ -56,12 +63,21 @@ export class MapleNodeArena<T> {
   leafEnd: Uint8Array;
   leafHighWater: number;
   leafFree: number[];
+  leafGen: Uint32Array;
+  leafLife: Uint32Array;
+  leafRetired: Uint8Array;
+  /** Leaves retired (out of the tree, waiting for a grace period). */
+  retiredLeaves: number;
 
   /** Internal nodes: NODE_STRIDE float64 words each (pivots, child ids, gaps; see above). */
   nodeData: Float64Array;
   nodeEnd: Uint8Array;
   nodeHighWater: number;
   nodeFree: number[];
+  nodeGen: Uint32Array;
+  nodeLife: Uint32Array;
+  nodeRetired: Uint8Array;
+  retiredNodes: number;
 
   constructor(allocRange: boolean) {
     this.allocRange = allocRange;
@@ -72,10 +88,18 @@ export class MapleNodeArena<T> {
     this.leafEnd = new Uint8Array(INITIAL_NODES).fill(FREE_END);
     this.leafHighWater = 0;
     this.leafFree = [];
+    this.leafGen = new Uint32Array(INITIAL_NODES);
+    this.leafLife = new Uint32Array(INITIAL_NODES);
+    this.leafRetired = new Uint8Array(INITIAL_NODES);
+    this.retiredLeaves = 0;
     this.nodeData = new Float64Array(INITIAL_NODES * NODE_STRIDE).fill(MAPLE_MAX);
     this.nodeEnd = new Uint8Array(INITIAL_NODES).fill(FREE_END);
     this.nodeHighWater = 0;
     this.nodeFree = [];
+    this.nodeGen = new Uint32Array(INITIAL_NODES);
+    this.nodeLife = new Uint32Array(INITIAL_NODES);
+    this.nodeRetired = new Uint8Array(INITIAL_NODES);
+    this.retiredNodes = 0;
   }
 
   /** mas_alloc_nodes() for one leaf: a free id, its end set to 0, its pivots MAPLE_MAX. */
@@ -110,12 +134,42 @@ export class MapleNodeArena<T> {
     const slots = this.leafSlots;
     for (let i = 0; i < MAPLE_RANGE64_SLOTS; i++) slots[base + i] = null;
     this.leafEnd[id] = FREE_END;
+    this.leafLife[id] = ((this.leafLife[id] as number) + 1) >>> 0;
     this.leafFree.push(id);
   }
 
   freeNode(id: number): void {
     this.nodeEnd[id] = FREE_END;
+    this.nodeLife[id] = ((this.nodeLife[id] as number) + 1) >>> 0;
     this.nodeFree.push(id);
+  }
+
+  /** ma_free_rcu(): a leaf out of the tree, its contents kept for readers until release. */
+  retireLeaf(id: number): void {
+    this.leafRetired[id] = 1;
+    this.retiredLeaves++;
+  }
+
+  retireNode(id: number): void {
+    this.nodeRetired[id] = 1;
+    this.retiredNodes++;
+  }
+
+  /** mt_free_rcu(): the grace period ended, a retired leaf is freed. False if it was not retired. */
+  releaseLeaf(id: number): boolean {
+    if (this.leafRetired[id] !== 1) return false;
+    this.leafRetired[id] = 0;
+    this.retiredLeaves--;
+    this.freeLeaf(id);
+    return true;
+  }
+
+  releaseNode(id: number): boolean {
+    if (this.nodeRetired[id] !== 1) return false;
+    this.nodeRetired[id] = 0;
+    this.retiredNodes--;
+    this.freeNode(id);
+    return true;
   }
 
   /** Pivot i of internal node id. */
@@ -140,13 +194,13 @@ export class MapleNodeArena<T> {
     return id * NODE_STRIDE + 2 * this.nodeSlots;
   }
 
-  /** Nodes in use (leaves, internal). */
+  /** Nodes in the tree (leaves, internal): allocated, neither free nor retired. */
   leavesInUse(): number {
-    return this.leafHighWater - this.leafFree.length;
+    return this.leafHighWater - this.leafFree.length - this.retiredLeaves;
   }
 
   nodesInUse(): number {
-    return this.nodeHighWater - this.nodeFree.length;
+    return this.nodeHighWater - this.nodeFree.length - this.retiredNodes;
   }
 
   private growLeaves(): void {
@@ -157,6 +211,11 @@ export class MapleNodeArena<T> {
     const end = new Uint8Array(n).fill(FREE_END);
     end.set(this.leafEnd);
     this.leafEnd = end;
+    this.leafGen = grown32(this.leafGen, n);
+    this.leafLife = grown32(this.leafLife, n);
+    const retired = new Uint8Array(n);
+    retired.set(this.leafRetired);
+    this.leafRetired = retired;
     const slots = this.leafSlots;
     for (let i = slots.length; i < n * MAPLE_RANGE64_SLOTS; i++) slots.push(null);
   }
@@ -169,5 +228,16 @@ export class MapleNodeArena<T> {
     const end = new Uint8Array(n).fill(FREE_END);
     end.set(this.nodeEnd);
     this.nodeEnd = end;
+    this.nodeGen = grown32(this.nodeGen, n);
+    this.nodeLife = grown32(this.nodeLife, n);
+    const retired = new Uint8Array(n);
+    retired.set(this.nodeRetired);
+    this.nodeRetired = retired;
   }
+}
+
+function grown32(a: Uint32Array, n: number): Uint32Array {
+  const b = new Uint32Array(n);
+  b.set(a);
+  return b;
 }

@@ -22,6 +22,7 @@
  * free list hands the same ids back), so every level above only sees new child ids.
  */
 import { MAPLE_MAX } from "../page.js";
+import { nodeName } from "./hooks.js";
 import {
   MAPLE_ARANGE64_MIN,
   MAPLE_HEIGHT_MAX,
@@ -30,7 +31,7 @@ import {
   type MapleNodeArena,
   NODE_STRIDE,
 } from "./node.js";
-import { type MapleRootState, masWalk, walkPos } from "./walk.js";
+import { type MapleRootState, masWalk, noteKey, walkPos } from "./walk.js";
 
 // Literal copies for the hot paths: an imported binding can compile to a property load
 // (CommonJS interop getters when run from source), a literal cannot.
@@ -261,10 +262,10 @@ function storeFromPath<T>(
  */
 function storeInLeaf<T>(mt: MapleRootState<T>, lo: number, hi: number, entry: T | null): boolean {
   const a = mt.arena;
-  const lp = a.leafPivots;
+  let lp = a.leafPivots;
   const ls = a.leafSlots;
-  const leaf = lNode[0] as number;
-  const base = leaf << 4;
+  let leaf = lNode[0] as number;
+  let base = leaf << 4;
   const lSlot = lOff[0] as number;
   const rSlot = rOff[0] as number;
   const end = a.leafEnd[leaf] as number;
@@ -278,6 +279,19 @@ function storeInLeaf<T>(mt: MapleRootState<T>, lo: number, hi: number, entry: T 
   if (count > LEAF_SLOTS || (count < LEAF_MIN && mt.levels > 1)) return false;
   const leftEntry = ls[base + lSlot] as T | null;
   const rightEntry = ls[base + rSlot] as T | null;
+  if (mt.rcu) {
+    // mas_wr_node_store() in RCU mode: the writer fills a new node and links it in place of
+    // the old one, which readers may still be walking (ma_free_rcu).
+    leaf = replaceInPath(mt, 0, true, true);
+    base = leaf << 4;
+    lp = a.leafPivots; // the allocation may have grown the arena
+  } else if (
+    !(tailTo === tailFrom && sameSlots(ls, base, lSlot, rSlot, keepLeft, keepRight, entry))
+  ) {
+    nodeRewritten(mt, true, leaf);
+  }
+  // else: only a pivot moves (a stack growing into the NULL below it keeps that NULL):
+  // mas_wr_slot_store(), which a concurrent reader survives; no generation bump.
   let removed = 0;
   for (let k = lSlot; k <= rSlot; k++) if (ls[base + k] !== null) removed++;
   let added = entry === null ? 0 : 1;
@@ -327,6 +341,122 @@ function storeInLeaf<T>(mt: MapleRootState<T>, lo: number, hi: number, entry: T 
     masUpdateGap(mt, 0, gap);
   }
   return true;
+}
+
+/**
+ * True when writing [keepLeft: leftEntry], entry, [keepRight: rightEntry] over slots
+ * lSlot..rSlot leaves every slot's entry as it was: only pivots move.
+ */
+function sameSlots(
+  ls: unknown[],
+  base: number,
+  lSlot: number,
+  rSlot: number,
+  keepLeft: boolean,
+  keepRight: boolean,
+  entry: unknown,
+): boolean {
+  let k = base + lSlot;
+  if (keepLeft) k++; // the left range keeps its own entry in slot lSlot
+  if (ls[k] !== entry) return false;
+  k++;
+  if (keepRight) k++; // and the right range keeps its own
+  return k === base + rSlot + 1;
+}
+
+/** A node's slots were rewritten in place: bump its generation, tell the hooks. */
+function nodeRewritten<T>(mt: MapleRootState<T>, leaf: boolean, id: number): void {
+  const a = mt.arena;
+  if (leaf) a.leafGen[id] = ((a.leafGen[id] as number) + 1) >>> 0;
+  else a.nodeGen[id] = ((a.nodeGen[id] as number) + 1) >>> 0;
+  const hooks = mt.hooks;
+  if (hooks !== null) {
+    mt.notes.set(noteKey(leaf, id), `it was rewritten in place by ${hooks.writer()}`);
+    hooks.nodeRewritten(leaf, id);
+  }
+}
+
+/**
+ * A node leaves the tree: in RCU mode with hooks it is retired and freed when the owner calls
+ * release() after a grace period (ma_free_rcu); otherwise it is freed at once (mas_free).
+ */
+function disposeNode<T>(mt: MapleRootState<T>, leaf: boolean, id: number): void {
+  const a = mt.arena;
+  const hooks = mt.hooks;
+  if (hooks === null) {
+    if (leaf) a.freeLeaf(id);
+    else a.freeNode(id);
+    return;
+  }
+  const key = noteKey(leaf, id);
+  if (mt.rcu) {
+    if (leaf) a.retireLeaf(id);
+    else a.retireNode(id);
+    if (!mt.notes.has(key) || !(mt.notes.get(key) as string).startsWith("it was replaced")) {
+      mt.notes.set(key, `it left the tree in a write by ${hooks.writer()}`);
+    }
+    hooks.nodeRetired(leaf, id, () => releaseRetired(mt, a, leaf, id));
+    return;
+  }
+  mt.notes.set(key, `it was freed by ${hooks.writer()}`);
+  if (leaf) a.freeLeaf(id);
+  else a.freeNode(id);
+  hooks.nodeFreed(leaf, id);
+}
+
+/** The grace period of a retired node ended (mt_free_rcu): free it. */
+function releaseRetired<T>(
+  mt: MapleRootState<T>,
+  a: MapleNodeArena<T>,
+  leaf: boolean,
+  id: number,
+): void {
+  if (mt.arena !== a) return; // the tree was destroyed meanwhile
+  if (!(leaf ? a.releaseLeaf(id) : a.releaseNode(id))) return;
+  const key = noteKey(leaf, id);
+  mt.notes.set(key, `${mt.notes.get(key) ?? ""}, then freed after a grace period (mt_free_rcu)`);
+  mt.hooks?.nodeFreed(leaf, id);
+}
+
+/**
+ * RCU mode: link a fresh node where the path's node of level h is (the parent's slot, or the
+ * root) and retire the old one; with `copy`, the fresh node starts as a copy of the old.
+ * The path (lNode, and rNode where equal) then names the fresh node. Returns its id.
+ */
+function replaceInPath<T>(mt: MapleRootState<T>, h: number, leaf: boolean, copy: boolean): number {
+  const a = mt.arena;
+  const old = lNode[h] as number;
+  const id = leaf ? a.allocLeaf() : a.allocNode();
+  if (copy) {
+    if (leaf) {
+      const from = old * LEAF_SLOTS;
+      const to = id * LEAF_SLOTS;
+      a.leafPivots.copyWithin(to, from, from + LEAF_SLOTS);
+      for (let i = 0; i < LEAF_SLOTS; i++) a.leafSlots[to + i] = a.leafSlots[from + i] as T | null;
+      a.leafEnd[id] = a.leafEnd[old] as number;
+    } else {
+      a.nodeData.copyWithin(id * NODE_STRIDE, old * NODE_STRIDE, (old + 1) * NODE_STRIDE);
+      a.nodeEnd[id] = a.nodeEnd[old] as number;
+    }
+  }
+  if (h === mt.levels - 1) {
+    mt.root = id;
+  } else {
+    const parent = lNode[h + 1] as number;
+    a.nodeData[parent * NODE_STRIDE + a.nodeSlots + (lOff[h + 1] as number)] = id;
+  }
+  if (rNode[h] === old) rNode[h] = id;
+  lNode[h] = id;
+  const hooks = mt.hooks;
+  if (hooks !== null) {
+    mt.notes.set(
+      noteKey(leaf, old),
+      `it was replaced by ${nodeName(leaf, id)} in a write by ${hooks.writer()}`,
+    );
+    hooks.nodeReplaced(leaf, old, id);
+  }
+  disposeNode(mt, leaf, old);
+  return id;
 }
 
 /** Walk to index recording every level's node, slot and bounds (mas_walk with a path). */
@@ -652,12 +782,8 @@ function freeWindow<T>(mt: MapleRootState<T>, h: number): number {
   let freedEntries = 0;
   for (;;) {
     const id = tNode[h] as number;
-    if (h === 0) {
-      freedEntries += nonNullInLeaf(a, id);
-      a.freeLeaf(id);
-    } else {
-      a.freeNode(id);
-    }
+    if (h === 0) freedEntries += nonNullInLeaf(a, id);
+    disposeNode(mt, h === 0, id);
     if (id === last) return freedEntries;
     if (!nextNodeOfLevel(mt, h, tNode, tOff, tMin, tMax)) {
       throw new Error("@mmlab/vma-tree: maple window ran off the end of its level");
@@ -687,8 +813,10 @@ function rebuildWindow<T>(mt: MapleRootState<T>): void {
 
     // Phase 2: the result fits the one node of the window: write it in place.
     if (bCount <= cap && (top || lNode[h] === rNode[h])) {
-      const id = lNode[h] as number;
+      let id = lNode[h] as number;
       if (leaf) mt.entryCount += nonNullInBig() - nonNullInLeaf(a, id);
+      if (mt.rcu) id = replaceInPath(mt, h, leaf, false);
+      else nodeRewritten(mt, leaf, id);
       const gap = writeNode(a, h, id, 0, bCount, bMin);
       if (!top) {
         masUpdateGap(mt, h, gap);
@@ -698,7 +826,7 @@ function rebuildWindow<T>(mt: MapleRootState<T>): void {
       while (mt.levels > 1 && a.nodeEnd[mt.root] === 0) {
         const old = mt.root;
         mt.root = a.childAt(old, 0);
-        a.freeNode(old);
+        disposeNode(mt, false, old);
         mt.levels--;
       }
       return;

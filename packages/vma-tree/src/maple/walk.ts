@@ -8,6 +8,7 @@
  * mispredicted exit per level instead. Index arithmetic is kept in int32 (`| 0`).
  */
 import { MAPLE_MAX } from "../page.js";
+import type { MapleTreeHooks } from "./hooks.js";
 import { MAPLE_RANGE64_SLOTS, type MapleNodeArena, NODE_STRIDE } from "./node.js";
 
 // Module-local copies of node.ts constants for the hot loops: an imported binding can
@@ -29,6 +30,17 @@ export interface MapleRootState<T> {
   entryCount: number;
   /** Bumped by every modification; a cursor's cached leaf position is valid while it holds. */
   seq: number;
+  /** MT_FLAGS_USE_RCU: writers replace nodes instead of rewriting them in place. */
+  rcu: boolean;
+  /** The owner's node-lifetime hooks (hooks.ts), or null: then writes pay one null check. */
+  hooks: MapleTreeHooks | null;
+  /** With hooks: what happened to a node last, by noteKey(), for use-after-free reports. */
+  readonly notes: Map<number, string>;
+}
+
+/** The key of a node in MapleRootState.notes. */
+export function noteKey(leaf: boolean, id: number): number {
+  return id * 2 + (leaf ? 0 : 1);
 }
 
 /**
