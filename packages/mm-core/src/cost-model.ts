@@ -17,6 +17,11 @@ export interface CostModel {
   readonly lockOp: number;
   /** find_vma() and friends: one VMA tree lookup. */
   readonly vmaLookup: number;
+  /**
+   * One maple node visited by a walk that time can cut (the maple-era strategies'
+   * find_vma, find-vma-timed.ts); absent or 0: such lookups charge vmaLookup in one piece.
+   */
+  readonly mapleNodeVisit?: number;
   /** __split_vma(): allocate, copy and link one VMA. */
   readonly vmaSplit: number;
   /** Checking one VMA for special mappings (VM_HUGETLB, VM_PFNMAP, uprobes). */
@@ -79,6 +84,8 @@ export const E5_2680_V4_18: CostModel = Object.freeze({
   syscall: 1_000,
   lockOp: 500,
   vmaLookup: 2_000,
+  // Not calibrated: vmaLookup spread over the three levels of a small mm's maple tree.
+  mapleNodeVisit: 700,
   vmaSplit: 3_000,
   vmaSpecialCheck: 500,
   vmaDetach: 5_000,

@@ -35,7 +35,13 @@ import {
   type Task,
   type TraceEvent,
 } from "@mmlab/sched";
-import { VM_GROWSDOWN, type Vma, vmFlagsHas } from "@mmlab/vma-tree";
+import {
+  MapleNodeRewritten,
+  MapleNodeUseAfterFree,
+  VM_GROWSDOWN,
+  type Vma,
+  vmFlagsHas,
+} from "@mmlab/vma-tree";
 import type { Op } from "./charge.js";
 import { type CostModel, costProfile, E5_2680_V4_18 } from "./cost-model.js";
 import { doPageFault, type FaultResult } from "./fault.js";
@@ -66,6 +72,8 @@ export type ViolationKind =
   | "lost-page"
   | "page-table-use-after-free"
   | "page-table-freed-with-entries"
+  | "maple-node-use-after-free"
+  | "maple-node-rewritten"
   | "invariant"
   | "deadlock"
   | "error";
@@ -83,11 +91,13 @@ export interface ExploreFailure {
 export interface ExploreResult {
   scenario: string;
   strategy: string;
-  /** Schedules run (the failing one included). */
+  /** Schedules run (the failing one included); 0 when the scenario does not apply. */
   schedules: number;
   /** Sim steps checked over all schedules. */
   steps: number;
   failure: ExploreFailure | null;
+  /** Why the scenario does not apply to the strategy (then nothing ran), e.g. an rb-tree. */
+  notApplicable?: string;
 }
 
 export interface ExploreOptions {
@@ -131,6 +141,11 @@ export interface ExploreScenario {
   readonly name: string;
   readonly description: string;
   setup(ctx: ScenarioContext): void;
+  /**
+   * Why the scenario does not apply to a strategy (judged from the strategy's data, e.g. its
+   * `tree`), or null when it does. Absent: it applies to every strategy.
+   */
+  notApplicable?(strategy: MunmapStrategy): string | null;
 }
 
 /** A page a thread wrote: the frame it hit, through which VMA. */
@@ -441,6 +456,8 @@ export function runSchedule(spec: ReplaySpec, observe = false): ScheduleOutcome 
     s.observeStep();
     if (e instanceof ScheduleFailure) return fail(e.kind, e.message);
     if (e instanceof PageTableUseAfterFree) return fail("page-table-use-after-free", e.message);
+    if (e instanceof MapleNodeUseAfterFree) return fail("maple-node-use-after-free", e.message);
+    if (e instanceof MapleNodeRewritten) return fail("maple-node-rewritten", e.message);
     const msg = e instanceof Error ? e.message : String(e);
     if (/still has \d+ entries/.test(msg)) return fail("page-table-freed-with-entries", msg);
     return fail("error", msg);
@@ -472,6 +489,17 @@ export function explore(opts: ExploreOptions): ExploreResult {
   }
   if (!(jitter >= 0 && jitter <= 1)) {
     throw new RangeError(`@mmlab/mm-core: explore: jitter must be in [0, 1], got ${jitter}`);
+  }
+  const na = scenario.notApplicable?.(strategy) ?? null;
+  if (na !== null) {
+    return {
+      scenario: scenario.name,
+      strategy: strategy.name,
+      schedules: 0,
+      steps: 0,
+      failure: null,
+      notApplicable: na,
+    };
   }
   let steps = 0;
   for (let i = 0; i < n; i++) {
@@ -507,6 +535,9 @@ export function explore(opts: ExploreOptions): ExploreResult {
  */
 function minimalTrace(f: ExploreFailure): string[] {
   const lines = f.trace;
+  if (f.kind === "maple-node-use-after-free" || f.kind === "maple-node-rewritten") {
+    return mapleTrace(f);
+  }
   const m = / at (0x[0-9a-f]+) /.exec(f.message) ?? / read (0x[0-9a-f]+) /.exec(f.message);
   let anchor = lines.length - 1;
   if (m !== null) {
@@ -527,6 +558,32 @@ function minimalTrace(f: ExploreFailure): string[] {
   return lines.slice(start).filter((l) => !/ (enter|leave) SyS_/.test(l));
 }
 
+/**
+ * For a maple node report: from the failing walker's last walk begin (the walk that read the
+ * node) to the end, keeping that walker's lines, the writers' VMA and lock events, the node
+ * and RCU marks; the set-up and other readers' unrelated walks before it are dropped.
+ */
+function mapleTrace(f: ExploreFailure): string[] {
+  const lines = f.trace;
+  const m = /: (\S+:\d+) in /.exec(f.message);
+  const walker = m === null ? "" : (m[1] as string);
+  let start = 0;
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const l = lines[i] as string;
+    if (l.includes(` ${walker} `) && l.includes("walk enters")) {
+      start = i;
+      break;
+    }
+  }
+  return lines
+    .slice(start)
+    .filter(
+      (l) =>
+        !/ (enter|leave) SyS_/.test(l) &&
+        (!/walk (enters|descends)/.test(l) || l.includes(` ${walker} `)),
+    );
+}
+
 /** The command line a CLI prints to replay a schedule. */
 export function replayCommand(spec: ReplaySpec, prog = "mmlab-bench explore"): string {
   return (
@@ -538,6 +595,9 @@ export function replayCommand(spec: ReplaySpec, prog = "mmlab-bench explore"): s
 
 /** A human-readable report of an exploration, as a CLI prints it. */
 export function formatExploreResult(r: ExploreResult, prog = "mmlab-bench explore"): string {
+  if (r.notApplicable !== undefined) {
+    return `${r.scenario} under ${r.strategy}: does not apply (${r.notApplicable})`;
+  }
   const head = `${r.scenario} under ${r.strategy}: ${r.schedules} schedule(s), ${r.steps} steps checked`;
   if (r.failure === null) return `${head}: no violation found`;
   const f = r.failure;

@@ -24,14 +24,23 @@ import { charge, type Op } from "./charge.js";
 import { EFAULT, ENOMEM, EPERM } from "./errno.js";
 import type { MappedFile } from "./file.js";
 import { isRegularFile } from "./file.js";
+import { findVmaTimed } from "./find-vma-timed.js";
 import { PAGE_SIZE } from "./layout.js";
+import { TREE_WRITE_SITE } from "./maple-hooks.js";
 import type { MmStruct } from "./mm-struct.js";
 import { mayExpandVm, securityVmEnoughMemoryMm } from "./mmap.js";
 import { vmStatAccount } from "./munmap.js";
 import { populateVmaPageRange } from "./populate.js";
 import { checkArg, ulongArg } from "./syscall-args.js";
 import { SEGV_ACCERR, SEGV_MAPERR, SIGBUS, SIGSEGV } from "./uapi.js";
-import { lockVmaUnderRcu, vmaEndRead, vmaLockFaultDone } from "./vma-lock.js";
+import {
+  lockVmaUnderRcu,
+  mmapWriteDowngrade,
+  mmapWriteUnlock,
+  vmaEndRead,
+  vmaLockFaultDone,
+  vmaStartWrite,
+} from "./vma-lock.js";
 
 /** A signal a fault ends in; the values are shared singletons, compare by identity or fields. */
 export interface FaultSignal {
@@ -118,7 +127,11 @@ export function expandDownwards(mm: MmStruct, vma: Vma, address: number): number
   // acct_stack_growth() charged the overcommit accounting; VM_ACCOUNT returns it at unmap.
   if (vmFlagsHas(vma.vmFlags, VM_ACCOUNT)) mm.committedVm += grow;
   vmStatAccount(mm, vma.vmFlags, grow);
+  // 6.x: mas_set_range(address, vm_end - 1) + mas_store_prealloc() under the anon_vma lock and
+  // mm->page_table_lock, but only the read (v6.1-v6.4) or write (v6.5) mmap_lock.
+  mm.treeWriteSite = "expand_downwards() (mm/mmap.c) -> mas_store_prealloc()";
   mm.tree.adjust(vma, address, vma.vmEnd, vma.vmPgoff - grow);
+  mm.treeWriteSite = TREE_WRITE_SITE;
   return 0;
 }
 
@@ -246,6 +259,8 @@ export function* doPageFault(
     const r = yield* faultUnderVmaLock(mm, addr, access);
     if (r !== null) return r;
   }
+  if (mm.munmapStrategy.stackExpansionLock === "write")
+    return yield* doUserAddrFaultV6_5(mm, addr, access);
   const sem = mm.mmapSem;
   if (!sem.downReadTrylock()) yield* sem.downRead();
   try {
@@ -254,6 +269,61 @@ export function* doPageFault(
   } finally {
     sem.upRead();
   }
+}
+
+/**
+ * mm/memory.c: lock_mm_and_find_vma() — v6.5 (8d7071af8907 "mm: always expand the stack with
+ * the mmap write lock held"): take the read lock and look the VMA up; if the address is below a
+ * VM_GROWSDOWN VMA, drop the read lock, take the write lock (mmap_upgrade_trylock() has no
+ * implementation, so it always drops), look up again, expand_stack_locked() and downgrade.
+ * Returns the VMA with the read lock held, or null with no lock held.
+ */
+export function* lockMmAndFindVma(mm: MmStruct, addr: number): Op<Vma | null> {
+  const sem = mm.mmapSem;
+  if (!sem.downReadTrylock()) yield* sem.downRead(); // get_mmap_lock_carefully()
+  yield* charge(mm.cost.lockOp);
+  let vma = yield* findVmaTimed(mm, addr, "lock_mm_and_find_vma()");
+  if (vma !== null && vma.vmStart <= addr) return vma;
+  if (vma === null || !vmFlagsHas(vma.vmFlags, VM_GROWSDOWN)) {
+    sem.upRead();
+    return null;
+  }
+  sem.upRead();
+  if ((yield* sem.downWriteKillable()) !== 0) return null;
+  yield* charge(mm.cost.lockOp);
+  vma = yield* findVmaTimed(mm, addr, "lock_mm_and_find_vma()");
+  if (vma !== null && vma.vmStart > addr) {
+    // expand_stack_locked(): the same expand_downwards(), now under the write lock (which
+    // also write-locks the VMA for the per-VMA-lock faults).
+    if (!vmFlagsHas(vma.vmFlags, VM_GROWSDOWN)) vma = null;
+    else {
+      if (mm.munmapStrategy.perVmaLock === true) yield* vmaStartWrite(mm, vma);
+      if (expandStack(mm, vma, addr) !== 0) vma = null;
+    }
+  }
+  if (vma === null) {
+    mmapWriteUnlock(mm);
+    return null;
+  }
+  mmapWriteDowngrade(mm);
+  yield* charge(mm.cost.lockOp);
+  return vma;
+}
+
+/** arch/x86/mm/fault.c: do_user_addr_fault() — v6.5, the mmap_lock part (lock_mm_and_find_vma). */
+function* doUserAddrFaultV6_5(mm: MmStruct, addr: number, access: FaultAccess): Op<FaultResult> {
+  const vma = yield* lockMmAndFindVma(mm, addr);
+  if (vma === null) return FAULT_SIGSEGV_MAPERR; // bad_area_nosemaphore()
+  const nx = nxFetch(vma, access);
+  let ret: FaultResult;
+  if (accessError(vma, access, nx && mm.pt.followPage(addr) >= 0)) {
+    ret = FAULT_SIGSEGV_ACCERR;
+  } else {
+    ret = yield* handleMmFault(mm, vma, addr, access);
+    if (ret === 0 && nx) ret = FAULT_SIGSEGV_ACCERR;
+  }
+  mm.mmapSem.upRead();
+  return ret;
 }
 
 /**
@@ -287,8 +357,7 @@ function* faultUnderVmaLock(
 }
 
 function* doPageFaultLocked(mm: MmStruct, addr: number, access: FaultAccess): Op<FaultResult> {
-  yield* charge(mm.cost.vmaLookup);
-  const vma = mm.tree.findVma(addr);
+  const vma = yield* findVmaTimed(mm, addr, "do_user_addr_fault()");
   if (vma === null) return FAULT_SIGSEGV_MAPERR;
   if (vma.vmStart > addr) {
     if (!vmFlagsHas(vma.vmFlags, VM_GROWSDOWN)) return FAULT_SIGSEGV_MAPERR;
@@ -320,6 +389,8 @@ export function* findExtendVma(mm: MmStruct, addr: number): Op<Vma | null> {
   const vma = mm.tree.findVma(addr);
   if (vma !== null && vma.vmStart <= addr) return vma;
   if (vma === null || !vmFlagsHas(vma.vmFlags, VM_GROWSDOWN)) return null;
+  // v6.5 (8d7071af8907, b573f1ea5850): GUP's lookup no longer grows a stack under the read lock.
+  if (mm.munmapStrategy.stackExpansionLock === "write") return null;
   const start = vma.vmStart;
   if (expandStack(mm, vma, addr) !== 0) return null;
   if (vmFlagsHas(vma.vmFlags, VM_LOCKED)) yield* populateVmaPageRange(mm, vma, addr, start);

@@ -53,6 +53,7 @@ export {
   findExtendVma,
   getUserPages,
   handleMmFault,
+  lockMmAndFindVma,
 } from "./fault.js";
 export {
   FdTable,
@@ -66,6 +67,7 @@ export {
   NR_OPEN,
   type OpenFile,
 } from "./file.js";
+export { findVmaTimed } from "./find-vma-timed.js";
 export { uprobeRegister, vmaHasUprobes } from "./hooks.js";
 export * from "./layout.js";
 export { type LoadLayoutOptions, loadLayout } from "./load-layout.js";
@@ -96,6 +98,7 @@ export {
   sysMadvise,
   zapPageRange,
 } from "./madvise.js";
+export { currentName, installMapleHooks, simRcu } from "./maple-hooks.js";
 export { applyVmaLockFlags, canDoMlock, mlockFixup, sysMlock, sysMunlock } from "./mlock.js";
 export { sysMlockall, sysMunlockall } from "./mlockall.js";
 export {
@@ -143,6 +146,7 @@ export {
   vmStatAccount,
 } from "./munmap.js";
 export { mmPopulate, populateVmaPageRange } from "./populate.js";
+export { procPidMapsRead } from "./proc-maps-read.js";
 export {
   ELF_BRK_START,
   Process,
@@ -150,12 +154,17 @@ export {
   procPidCmdlineRead,
   VM_STACK_FLAGS,
 } from "./process.js";
+export { STACK_GUARD_GONE_SCENARIO } from "./scenarios/stack-guard-gone.js";
+export { STACKROT_SCENARIO } from "./scenarios/stackrot.js";
 export { CLASSIC, vmMunmap } from "./strategies/classic.js";
 export { munmapStrategies, munmapStrategy, registerMunmapStrategy } from "./strategies/registry.js";
 export type { DoMunmapFn, MunmapStrategy } from "./strategies/strategy.js";
 export { __doMunmap, __vmMunmap, V4_20 } from "./strategies/v4-20.js";
 export { __doMunmapV5_8, V5_8 } from "./strategies/v5-8.js";
+export { doMasMunmap, V6_1 } from "./strategies/v6-1.js";
+export { V6_3 } from "./strategies/v6-3.js";
 export { doVmiMunmap, PER_VMA_LOCK } from "./strategies/v6-4.js";
+export { V6_5 } from "./strategies/v6-5.js";
 export { vmMunmapZapRlock, ZAP_RLOCK } from "./strategies/zap-rlock.js";
 export { sysMunmap } from "./sys-munmap.js";
 export {

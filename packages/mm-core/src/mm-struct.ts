@@ -10,7 +10,7 @@
 import { PageTable, PhysMem, type SlabCache } from "@mmlab/page-table";
 import { RwSemaphore, type RwsemGeneration } from "@mmlab/rwsem";
 import type { Sim } from "@mmlab/sched";
-import { type AnonVma, createVmaTree, type Vma, type VmaTree } from "@mmlab/vma-tree";
+import { type AnonVma, createVmaTree, MapleVmaTree, type Vma, type VmaTree } from "@mmlab/vma-tree";
 import { type CostModel, costProfile, E5_2680_V4_18 } from "./cost-model.js";
 import { FdTable, type FileRegistry, type MappedFile, type OpenFile } from "./file.js";
 import {
@@ -25,6 +25,7 @@ import {
   taskSizeMax,
 } from "./layout.js";
 import { type LoadLayoutOptions, loadLayout } from "./load-layout.js";
+import { installMapleHooks, TREE_WRITE_SITE } from "./maple-hooks.js";
 import { munmapStrategy } from "./strategies/registry.js";
 import type { MunmapStrategy } from "./strategies/strategy.js";
 import type { MapsEntry } from "./task-mmu.js";
@@ -41,7 +42,10 @@ import type { MapsEntry } from "./task-mmu.js";
 export type KernelGeneration = "v4.19" | "v6.8" | "v6.18";
 
 export interface MmOptions {
-  /** VMA tree implementation: "maple" (Linux 6.1+) or "rb" (Linux 4.x). Default "rb". */
+  /**
+   * VMA tree implementation: "maple" (Linux 6.1+) or "rb" (Linux 4.x). Default: the munmap
+   * strategy's `tree`, else "rb" for generation v4.19 and "maple" for the 6.x ones.
+   */
   tree?: "maple" | "rb";
   /** Page-table levels: 4 (default) or 5 (LA57). */
   levels?: 4 | 5;
@@ -109,6 +113,8 @@ export class MmStruct {
   readonly mmapMinAddr: number;
   /** The fd table (current->files; one per mm here, as no CLONE_FILES split is modelled). */
   readonly fdTable: FdTable;
+  /** The kernel call site of the VMA tree write in progress, for maple node reports. */
+  treeWriteSite: string = TREE_WRITE_SITE;
 
   /** Counters of mm/mmap.c, in pages. */
   totalVm = 0;
@@ -170,8 +176,12 @@ export class MmStruct {
     // The kernel rounds the sysctl up to a page (mmap_min_addr_handler()).
     this.mmapMinAddr = Math.ceil(minAddr / PAGE_SIZE) * PAGE_SIZE;
     this.fdTable = new FdTable(opts.files);
-    const tree = opts.tree ?? (generation === "v4.19" ? "rb" : "maple");
+    const strategyTree = this.munmapStrategy.tree;
+    const tree = opts.tree ?? strategyTree ?? (generation === "v4.19" ? "rb" : "maple");
     this.tree = createVmaTree(tree, { stackGuardGap: this.stackGuardGap });
+    if (strategyTree === "maple" && this.tree instanceof MapleVmaTree) {
+      installMapleHooks(this, this.tree.mt, this.munmapStrategy.mapleRcu === true);
+    }
     this.phys =
       opts.phys ?? new PhysMem(opts.physBytes === undefined ? {} : { bytes: opts.physBytes });
     this.pt = new PageTable(

@@ -30,6 +30,11 @@ export interface RcuOptions {
   gracePeriodNs?: number;
   /** Name of the grace-period kthread (default "rcu_preempt"). */
   kthreadName?: string;
+  /**
+   * Its pid (default 15, about where a booted x86 kernel has rcu_preempt, far from the 1000+
+   * that tasks get by default); if that pid is taken, the next free one.
+   */
+  kthreadPid?: number;
 }
 
 /** One queued callback and the label it is traced with. */
@@ -45,6 +50,7 @@ export class Rcu {
   readonly sim: Sim;
   readonly gracePeriodNs: number;
   private readonly _kthreadName: string;
+  private readonly _kthreadPid: number;
   private readonly _nesting: Map<Task, number>;
   /** Callbacks waiting for the next grace period to begin. */
   private _next: RcuCallback[];
@@ -64,6 +70,7 @@ export class Rcu {
     this.sim = sim;
     this.gracePeriodNs = gp;
     this._kthreadName = opts.kthreadName ?? "rcu_preempt";
+    this._kthreadPid = opts.kthreadPid ?? 15;
     this._nesting = new Map();
     this._next = [];
     this._current = [];
@@ -179,13 +186,13 @@ export class Rcu {
   private _ensureKthread(): void {
     if (this._kthread !== null) return;
     const self = this;
-    this._kthread = this.sim.spawn(
-      this._kthreadName,
-      function* (): Generator<Instruction, void, unknown> {
-        for (;;) yield* self._gpKthreadStep();
-      },
-      { daemon: true },
-    );
+    const body = function* (): Generator<Instruction, void, unknown> {
+      for (;;) yield* self._gpKthreadStep();
+    };
+    const live = new Set(this.sim.tasks.filter((t) => t.state !== "dead").map((t) => t.pid));
+    let pid = this._kthreadPid;
+    while (live.has(pid)) pid++;
+    this._kthread = this.sim.spawn(this._kthreadName, body, { daemon: true, pid });
   }
 
   /** One turn of kernel/rcu/tree.c: rcu_gp_kthread(): end the grace period when it may. */

@@ -6,7 +6,10 @@ import { CLASSIC } from "./classic.js";
 import type { MunmapStrategy } from "./strategy.js";
 import { V4_20 } from "./v4-20.js";
 import { V5_8 } from "./v5-8.js";
+import { V6_1 } from "./v6-1.js";
+import { V6_3 } from "./v6-3.js";
 import { PER_VMA_LOCK } from "./v6-4.js";
+import { V6_5 } from "./v6-5.js";
 import { ZAP_RLOCK } from "./zap-rlock.js";
 
 const registry = new Map<string, MunmapStrategy>([
@@ -14,7 +17,10 @@ const registry = new Map<string, MunmapStrategy>([
   [ZAP_RLOCK.name, ZAP_RLOCK],
   [V4_20.name, V4_20],
   [V5_8.name, V5_8],
+  [V6_1.name, V6_1],
+  [V6_3.name, V6_3],
   [PER_VMA_LOCK.name, PER_VMA_LOCK],
+  [V6_5.name, V6_5],
 ]);
 
 /** Adds a strategy (later kernels, your own idea); throws if the name is taken. */

@@ -28,6 +28,21 @@ export interface MunmapStrategy {
   readonly doMunmap?: DoMunmapFn;
   /** Page faults first try the VMA's own lock (lock_vma_under_rcu, v6.4+). */
   readonly perVmaLock?: boolean;
+  /**
+   * The VMA tree this kernel keeps: "maple" (v6.1+, d4af56c5c7c6) or "rb" (v4.x). Absent: the
+   * mm's own choice (MmOptions.tree, else by generation). A "maple" strategy also gets the
+   * node-lifetime hooks (maple-hooks.ts) and VMA lookups that time can cut (find-vma-timed.ts).
+   */
+  readonly tree?: "maple" | "rb";
+  /** mm->mm_mt in RCU mode (MT_FLAGS_USE_RCU, 3dd4432549415f, v6.3). Default false. */
+  readonly mapleRcu?: boolean;
+  /**
+   * Which mmap_lock mode a page fault holds while it grows a stack: "read" (v2.6 to v6.4,
+   * expand_stack() in the fault path) or "write" (v6.5, 8d7071af8907: lock_mm_and_find_vma()
+   * drops the read lock and takes the write lock first; GUP no longer grows stacks). Default
+   * "read".
+   */
+  readonly stackExpansionLock?: "read" | "write";
 }
 
 /** The signature every version's __do_munmap shares (brk and mremap call it through the strategy). */

@@ -15,7 +15,7 @@
  * The hot walks of walk.ts are untouched: only simulations use this one.
  */
 import { MAPLE_MAX } from "../page.js";
-import { MapleNodeRewritten, MapleNodeUseAfterFree } from "./hooks.js";
+import { MapleNodeRewritten, MapleNodeUseAfterFree, nodeName } from "./hooks.js";
 import { FREE_END, MAPLE_RANGE64_SLOTS, NODE_STRIDE } from "./node.js";
 import { type MapleRootState, noteKey } from "./walk.js";
 
@@ -73,6 +73,11 @@ export class MapleStepWalk<T> {
     this.done = false;
     this.visits = 0;
     this.enter(this.mt.root, this.mt.levels - 1);
+  }
+
+  /** The node entered last, as reports name it ("leaf 3"). */
+  get position(): string {
+    return nodeName(this.leaf, this.node);
   }
 
   /** One node further; true when the walk is done (result holds the entry). */
