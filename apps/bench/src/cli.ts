@@ -34,7 +34,15 @@ import type { JobResult } from "./campaign/run-job.js";
 import { type Colors, colorsFor } from "./colors.js";
 import { benchContext, benchVersion } from "./context.js";
 import { newMachine, runExperiment } from "./experiment.js";
-import { exploreExitCode, exploreJson, renderExploreAll, renderExploreOne } from "./explore.js";
+import {
+  type ExploreJson,
+  exploreAllExitCode,
+  exploreExitCode,
+  exploreJson,
+  renderExploreAll,
+  renderExploreOne,
+  renderExploreScenarios,
+} from "./explore.js";
 import { formatBytes, formatNs, group } from "./format.js";
 import {
   HISTORY_MODEL,
@@ -361,7 +369,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
     .description(
       "run a scenario under many seeded schedules and stop at the first broken invariant (exit 1 when one is found, like a test runner; finding the stack-expansion race under zapRlock and v4.20 is the expected demonstration)",
     )
-    .option("--scenario <name>", "scenario to explore", "stack-expansion")
+    .option("--scenario <name>", "scenario to explore (default: every scenario but random)")
     .option(
       "--strategy <name>",
       "munmap strategy, or all (classic, zapRlock, v4.20, v5.8, perVmaLock)",
@@ -378,7 +386,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
   addOptions(explore, CAMPAIGN, {})
     .addHelpText(
       "after",
-      "\nExit codes: 0 no schedule broke an invariant, 1 one did (or a runtime error), 2 bad flags.\nExpected for stack-expansion: the race is found under zapRlock and v4.20 within 1,000\nschedules, nothing under classic, v5.8 and perVmaLock; so the default run exits 1.\nReplay a failure with the printed line: mmlab-bench explore ... --seed S --schedules 1",
+      "\nExit codes: 0 no schedule broke an invariant, 1 one did (or a runtime error), 2 bad flags.\nExpected for stack-expansion: the race is found under zapRlock and v4.20 within 1,000\nschedules, nothing under classic, v5.8 and perVmaLock; so the default run exits 1.\nExpected for stack-guard-gone: found under v6.1 (and, as StackRot, v6.3), not under v6.5;\nfor stackrot: found under v6.3 only; both need a maple tree (n/a for the rb-tree strategies).\nWithout --scenario every scenario runs except random (name it to run it).\nReplay a failure with the printed line: mmlab-bench explore ... --seed S --schedules 1",
     )
     .action(async (o: RawOptions) => {
       exitCode = await runExploreCommand(o, io);
@@ -626,8 +634,8 @@ async function runWithProgress(
 
 async function runExploreCommand(o: RawOptions, io: CliIo): Promise<number> {
   const scenarios = exploreScenarios().map((s) => s.name);
-  const scenario = o.scenario ?? "stack-expansion";
-  if (!scenarios.includes(scenario)) {
+  const scenario = o.scenario;
+  if (scenario !== undefined && !scenarios.includes(scenario)) {
     throw new UsageError(`unknown --scenario "${scenario}" (known: ${scenarios.join(", ")})`);
   }
   const known = munmapStrategies().map((s) => s.name);
@@ -644,8 +652,7 @@ async function runExploreCommand(o: RawOptions, io: CliIo): Promise<number> {
     );
   }
   const target = parseTarget(o, io.defaultWorkers);
-  const params = {
-    scenario,
+  const base = {
     strategies: strategy === "all" ? known : [strategy],
     schedules,
     firstSeed,
@@ -653,21 +660,36 @@ async function runExploreCommand(o: RawOptions, io: CliIo): Promise<number> {
     shuffleTies: o.shuffleTies !== false,
     cost: parseProfile(o.cost ?? DEFAULTS.profile, "--cost"),
   };
-  const jobs = cutExplore({
-    ...params,
-    version: benchVersion(),
-    ...(o.chunk === undefined ? {} : { chunk: parseCount(o.chunk, "--chunk", 1, 1_000_000) }),
-  });
-  const stopper = exploreStopper(jobs);
-  const results = await runWithProgress(
-    jobs,
-    target,
-    io,
-    !json && o.quiet !== true,
-    "schedules",
-    stopper,
-  );
-  const run = exploreJson(params, mergeExplore(jobs, results, params.strategies));
+  /** One scenario's exploration, cut into jobs for the target (in-process or workers). */
+  const exploreOne = async (name: string): Promise<ExploreJson> => {
+    const params = { ...base, scenario: name };
+    const jobs = cutExplore({
+      ...params,
+      version: benchVersion(),
+      ...(o.chunk === undefined ? {} : { chunk: parseCount(o.chunk, "--chunk", 1, 1_000_000) }),
+    });
+    const stopper = exploreStopper(jobs);
+    const results = await runWithProgress(
+      jobs,
+      target,
+      io,
+      !json && o.quiet !== true,
+      "schedules",
+      stopper,
+    );
+    return exploreJson(params, mergeExplore(jobs, results, params.strategies));
+  };
+  if (scenario === undefined) {
+    // Every scenario that is not opt-in (random runs only when named).
+    const all: { scenarios: ExploreJson[] } = { scenarios: [] };
+    for (const s of exploreScenarios()) {
+      if (s.optIn !== true) all.scenarios.push(await exploreOne(s.name));
+    }
+    if (json) io.stdout(`${JSON.stringify(all, null, 2)}\n`);
+    else io.stdout(renderExploreScenarios(all, colorsFor(io.isTTY, io.env)));
+    return exploreAllExitCode(all);
+  }
+  const run = await exploreOne(scenario);
   if (json) {
     io.stdout(`${JSON.stringify(run, null, 2)}\n`);
   } else {

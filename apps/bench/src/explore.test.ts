@@ -38,7 +38,15 @@ describe("explore: bad flags and values exit 2 with one line", () => {
 
 describe("explore: exit codes, the failure report and its replay line", () => {
   it("finds the race under v4.20 (exit 1) and the printed replay reproduces it", async () => {
-    const r = await runCli(["explore", "--strategy", "v4.20", "--schedules", "100"]);
+    const r = await runCli([
+      "explore",
+      "--scenario",
+      "stack-expansion",
+      "--strategy",
+      "v4.20",
+      "--schedules",
+      "100",
+    ]);
     expect(r.code).toBe(1);
     expect(r.err).toBe("");
     expect(r.out).toContain(
@@ -62,7 +70,15 @@ describe("explore: exit codes, the failure report and its replay line", () => {
   });
 
   it("finds nothing under classic (exit 0)", async () => {
-    const r = await runCli(["explore", "--strategy", "classic", "--schedules", "50"]);
+    const r = await runCli([
+      "explore",
+      "--scenario",
+      "stack-expansion",
+      "--strategy",
+      "classic",
+      "--schedules",
+      "50",
+    ]);
     expect(r.code).toBe(0);
     expect(r.out).toContain(
       "stack-expansion under classic: 50 schedule(s), 2175 steps checked: no violation found",
@@ -71,7 +87,7 @@ describe("explore: exit codes, the failure report and its replay line", () => {
   });
 
   it("--strategy all (the default): a table of every strategy, exit 1 as two of them fail", async () => {
-    const r = await runCli(["explore", "--schedules", "30"]);
+    const r = await runCli(["explore", "--scenario", "stack-expansion", "--schedules", "30"]);
     expect(r.code).toBe(1);
     const rows = r.out
       .split("\n")
@@ -88,16 +104,20 @@ describe("explore: exit codes, the failure report and its replay line", () => {
       ["zapRlock", "lost-page at seed 20", "20"],
       ["v4.20", "lost-page at seed 20", "20"],
       ["v5.8", "no violation", "30"],
+      ["v6.1", "no violation", "30"],
+      ["v6.3", "no violation", "30"],
       ["perVmaLock", "no violation", "30"],
+      ["v6.5", "no violation", "30"],
     ]);
     expect(r.out.match(/^replay: /gm)).toHaveLength(2);
     expect(r.out).toContain("violations found under zapRlock, v4.20 (exit code 1)");
     expect(r.out).toContain("is the expected demonstration");
-  });
+  }, 30_000);
 
   it("--json: context and one result per strategy; deterministic apart from wall time", async () => {
-    const a = await runCli(["explore", "--schedules", "25", "--seed", "3", "--json"]);
-    const b = await runCli(["explore", "--schedules", "25", "--seed", "3", "--json"]);
+    const args = ["explore", "--scenario", "stack-expansion", "--schedules", "25", "--seed", "3"];
+    const a = await runCli([...args, "--json"]);
+    const b = await runCli([...args, "--json"]);
     expect(a.code).toBe(1);
     const ja = JSON.parse(a.out) as ExploreJson;
     const jb = JSON.parse(b.out) as ExploreJson;
@@ -115,7 +135,10 @@ describe("explore: exit codes, the failure report and its replay line", () => {
       ["zapRlock", 20],
       ["v4.20", 20],
       ["v5.8", null],
+      ["v6.1", null],
+      ["v6.3", null],
       ["perVmaLock", null],
+      ["v6.5", null],
     ]);
     const f = ja.results[2]?.failure;
     expect(f?.kind).toBe("lost-page");
@@ -131,11 +154,73 @@ describe("explore: exit codes, the failure report and its replay line", () => {
     expect(f?.trace.length).toBeGreaterThan(5);
     const strip = (j: ExploreJson) => j.results.map(({ wallMs: _w, ...rest }) => rest);
     expect(strip(jb)).toEqual(strip(ja));
-  });
+  }, 30_000);
+
+  it("without --scenario: every scenario but random, and a scenario x strategy summary", async () => {
+    const r = await runCli(["explore", "--schedules", "20"]);
+    expect(r.code).toBe(1);
+    expect(r.err).toBe("");
+    const summary = r.out.slice(r.out.indexOf("Summary: per scenario and strategy"));
+    const rows = summary
+      .split("\n")
+      .filter((l) => l.startsWith("│"))
+      .map((l) =>
+        l
+          .split("│")
+          .slice(1, -1)
+          .map((x) => x.trim()),
+      );
+    expect(rows).toEqual([
+      ["scenario", "classic", "zapRlock", "v4.20", "v5.8", "v6.1", "v6.3", "perVmaLock", "v6.5"],
+      [
+        "stack-expansion",
+        "not in 20",
+        "found after 20",
+        "found after 20",
+        "not in 20",
+        "not in 20",
+        "not in 20",
+        "not in 20",
+        "not in 20",
+      ],
+      [
+        "stack-guard-gone",
+        "n/a",
+        "n/a",
+        "n/a",
+        "n/a",
+        "found after 15",
+        "found after 2",
+        "n/a",
+        "not in 20",
+      ],
+      ["stackrot", "n/a", "n/a", "n/a", "n/a", "not in 20", "found after 1", "n/a", "not in 20"],
+    ]);
+    expect(r.out).toContain("stack-guard-gone under v6.1: 15 schedule(s)");
+    expect(r.out).toMatch(
+      /^maple-node-rewritten: @mmlab\/vma-tree: maple leaf 1 rewritten under a walker/m,
+    );
+    expect(r.out).toContain(
+      "replay: mmlab-bench explore --scenario stackrot --strategy v6.3 --seed 1 --schedules 1 --jitter 0.5 --cost e5-2680-v4.18",
+    );
+    const j = JSON.parse((await runCli(["explore", "--schedules", "3", "--json"])).out) as {
+      scenarios: ExploreJson[];
+    };
+    expect(j.scenarios.map((x) => x.context.scenario)).toEqual([
+      "stack-expansion",
+      "stack-guard-gone",
+      "stackrot",
+    ]);
+    expect(j.scenarios[2]?.results[0]?.notApplicable).toBe(
+      "rb-tree: this strategy has no maple nodes to walk",
+    );
+  }, 30_000);
 
   it("--no-shuffle-ties and --jitter reach the explorer and its replay line", async () => {
     const r = await runCli([
       "explore",
+      "--scenario",
+      "stack-expansion",
       "--strategy",
       "zapRlock",
       "--schedules",

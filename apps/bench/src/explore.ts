@@ -61,6 +61,13 @@ export interface ExploreRow {
   /** wall time of the exploration (ms): in-process, this machine's; with workers, summed over the jobs */
   wallMs: number;
   failure: (ExploreFailure & { seed: number; replayCommand: string }) | null;
+  /** why the scenario does not apply to this strategy (nothing ran), e.g. an rb-tree */
+  notApplicable?: string;
+}
+
+/** `mmlab-bench explore --json` without --scenario: one ExploreJson per scenario. */
+export interface ExploreAllJson {
+  scenarios: ExploreJson[];
 }
 
 /** What one range of seeds of one strategy produced (an explore job's result). */
@@ -129,6 +136,11 @@ export function runExplore(
 /** The `--json` object: this machine's context around the rows. */
 export function exploreJson(p: ExploreParams, results: ExploreRow[]): ExploreJson {
   const scenario = exploreScenario(p.scenario);
+  // A strategy the scenario does not apply to (an rb-tree for the maple scenarios) ran nothing.
+  const rows = results.map((r) => {
+    const na = scenario.notApplicable?.(munmapStrategy(r.strategy)) ?? null;
+    return na === null ? r : { ...r, notApplicable: na };
+  });
   return {
     context: {
       version: benchVersion(),
@@ -142,7 +154,7 @@ export function exploreJson(p: ExploreParams, results: ExploreRow[]): ExploreJso
       cost: p.cost,
       time: "virtual (ns)",
     },
-    results,
+    results: rows,
   };
 }
 
@@ -171,6 +183,7 @@ function failureText(row: ExploreRow, json: ExploreJson, c: Colors): string {
       schedules: row.schedules,
       steps: row.steps,
       failure: row.failure,
+      ...(row.notApplicable === undefined ? {} : { notApplicable: row.notApplicable }),
     },
     EXPLORE_PROG,
   );
@@ -202,9 +215,11 @@ export function renderExploreAll(json: ExploreJson, c: Colors): string {
   for (const r of json.results) {
     table.push([
       c.bold(r.strategy),
-      r.failure === null
-        ? c.green("no violation")
-        : c.red(`${r.failure.kind} at seed ${r.failure.seed}`),
+      r.notApplicable !== undefined
+        ? c.dim(`does not apply (${r.notApplicable})`)
+        : r.failure === null
+          ? c.green("no violation")
+          : c.red(`${r.failure.kind} at seed ${r.failure.seed}`),
       group(r.schedules),
       group(r.steps),
       formatMs(r.wallMs),
@@ -215,9 +230,10 @@ export function renderExploreAll(json: ExploreJson, c: Colors): string {
     if (r.failure !== null) parts.push(failureText(r, json, c), "");
   }
   const failed = json.results.filter((r) => r.failure !== null).map((r) => r.strategy);
+  const ran = json.results.filter((r) => r.notApplicable === undefined).map((r) => r.strategy);
   parts.push(
     failed.length === 0
-      ? `no schedule broke an invariant under ${json.results.map((r) => r.strategy).join(", ")} (exit code 0)`
+      ? `no schedule broke an invariant under ${ran.join(", ")} (exit code 0)`
       : `violations found under ${failed.join(", ")} (exit code 1)`,
   );
   if (json.context.scenario === "stack-expansion") {
@@ -226,5 +242,44 @@ export function renderExploreAll(json: ExploreJson, c: Colors): string {
     );
   }
   parts.push("");
+  return parts.join("\n");
+}
+
+/** The exit code of several scenarios: 1 when any of them found a violation. */
+export function exploreAllExitCode(all: ExploreAllJson): 0 | 1 {
+  return all.scenarios.some((j) => exploreExitCode(j) === 1) ? 1 : 0;
+}
+
+/**
+ * Every scenario (`mmlab-bench explore` without --scenario): each scenario's table and
+ * failures, then one table of scenario x strategy: found (the violation and after how many
+ * schedules), not found in N, or n/a.
+ */
+export function renderExploreScenarios(all: ExploreAllJson, c: Colors): string {
+  const parts = all.scenarios.map((j) => renderExploreAll(j, c));
+  const strategies = all.scenarios[0]?.results.map((r) => r.strategy) ?? [];
+  const table = new Table({
+    head: ["scenario", ...strategies],
+    style: { head: [], border: [], compact: true },
+  });
+  for (const j of all.scenarios) {
+    table.push([
+      c.bold(j.context.scenario),
+      ...j.results.map((r) =>
+        r.notApplicable !== undefined
+          ? c.dim("n/a")
+          : r.failure === null
+            ? c.green(`not in ${group(r.schedules)}`)
+            : c.red(`found after ${group(r.schedules)}`),
+      ),
+    ]);
+  }
+  parts.push(
+    c.bold(
+      "Summary: per scenario and strategy, found after N schedules or not in N (n/a: the scenario needs a maple tree)",
+    ),
+    table.toString(),
+    "",
+  );
   return parts.join("\n");
 }

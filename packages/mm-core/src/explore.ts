@@ -146,6 +146,8 @@ export interface ExploreScenario {
    * `tree`), or null when it does. Absent: it applies to every strategy.
    */
   notApplicable?(strategy: MunmapStrategy): string | null;
+  /** Runs only when named (a long search, e.g. `random`), not in a CLI's every-scenario run. */
+  readonly optIn?: boolean;
 }
 
 /** A page a thread wrote: the frame it hit, through which VMA. */
