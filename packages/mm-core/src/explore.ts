@@ -135,6 +135,12 @@ export interface ScenarioContext {
   userWrite(mm: MmStruct, addr: number, sp?: number): Op<FaultResult>;
   /** A user-mode load of `addr`; fails the schedule if a page written earlier lost its frame. */
   userRead(mm: MmStruct, addr: number, sp?: number): Op<FaultResult>;
+  /**
+   * Runs `body` (e.g. madvise(MADV_DONTNEED)) as a discard of [start, start + len) the
+   * program asked for: pages written there before or during it may lose their frames
+   * without that being a violation.
+   */
+  discarding<T>(mm: MmStruct, start: number, len: number, body: Op<T>): Op<T>;
 }
 
 export interface ExploreScenario {
@@ -192,6 +198,8 @@ class Schedule implements ScenarioContext {
   readonly mms: MmStruct[] = [];
   readonly tasks: Task[] = [];
   readonly written = new Map<string, WrittenPage>();
+  /** Ranges a program is discarding right now (madvise DONTNEED): losses there are asked for. */
+  private readonly discards: { mm: MmStruct; start: number; end: number }[] = [];
   running = "";
   /** Trace lines, only when observing (replay). */
   readonly lines: string[] | null;
@@ -254,7 +262,7 @@ class Schedule implements ScenarioContext {
     }
     const vma = mm.tree.findVma(page);
     const pfn = mm.pt.followPage(page);
-    if (r === 0 && pfn >= 0 && vma !== null && vma.vmStart <= page) {
+    if (r === 0 && pfn >= 0 && vma !== null && vma.vmStart <= page && !this.inDiscard(mm, page)) {
       this.written.set(`${mmKey(this, mm)}:${page}`, {
         mm,
         addr: page,
@@ -285,6 +293,28 @@ class Schedule implements ScenarioContext {
     return r;
   }
 
+  *discarding<T>(mm: MmStruct, start: number, len: number, body: Op<T>): Op<T> {
+    const range = { mm, start, end: start + len };
+    this.discards.push(range);
+    this.forget(range);
+    try {
+      return yield* body;
+    } finally {
+      this.forget(range);
+      this.discards.splice(this.discards.indexOf(range), 1);
+    }
+  }
+
+  private forget(r: { mm: MmStruct; start: number; end: number }): void {
+    for (const [key, w] of this.written) {
+      if (w.mm === r.mm && w.addr >= r.start && w.addr < r.end) this.written.delete(key);
+    }
+  }
+
+  private inDiscard(mm: MmStruct, page: number): boolean {
+    return this.discards.some((r) => r.mm === mm && page >= r.start && page < r.end);
+  }
+
   /** The VMA a write went through is still in the tree and still covers the page. */
   private isLive(w: WrittenPage): boolean {
     const v = w.mm.tree.findVma(w.addr);
@@ -293,8 +323,13 @@ class Schedule implements ScenarioContext {
 
   /** The per-step checks; throws ScheduleFailure. */
   check(): void {
-    for (const w of this.written.values()) {
-      if (!this.isLive(w)) continue;
+    for (const [key, w] of this.written) {
+      if (!this.isLive(w)) {
+        // Its VMA no longer covers it (unmapped, split off, replaced): whatever maps the page
+        // later is a new page, even if the same VMA grows back over it.
+        this.written.delete(key);
+        continue;
+      }
       const pfn = w.mm.pt.followPage(w.addr);
       if (pfn === w.pfn) continue;
       const now =

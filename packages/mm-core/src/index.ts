@@ -154,6 +154,12 @@ export {
   procPidCmdlineRead,
   VM_STACK_FLAGS,
 } from "./process.js";
+export {
+  C_MM_START_MAPS,
+  RANDOM_SCENARIO,
+  type RandomScenarioOptions,
+  randomScenario,
+} from "./scenarios/random.js";
 export { STACK_GUARD_GONE_SCENARIO } from "./scenarios/stack-guard-gone.js";
 export { STACKROT_SCENARIO } from "./scenarios/stackrot.js";
 export { CLASSIC, vmMunmap } from "./strategies/classic.js";

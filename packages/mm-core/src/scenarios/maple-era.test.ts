@@ -15,7 +15,7 @@ import { validateMm } from "../validate.js";
 import { STACK_GUARD_GONE_SCENARIO } from "./stack-guard-gone.js";
 import { STACKROT_SCENARIO } from "./stackrot.js";
 
-const NONE_IN = 40; // schedules of the "not found" checks (the bench runs 10,000)
+const NONE_IN = 20; // schedules of the "not found" checks (the bench runs 10,000)
 
 describe("stack-guard-gone (syzbot, fixed by 3dd4432549415f)", () => {
   it("v6.1: a reader's leaf is rewritten in place under it (seed 15)", () => {
@@ -28,7 +28,7 @@ describe("stack-guard-gone (syzbot, fixed by 3dd4432549415f)", () => {
     const trace = r.failure?.trace ?? [];
     expect(trace[0]).toMatch(/reader1:4002 +find_vma\(0x[0-9a-f]+\) from m_next\(\): walk enters/);
     expect(trace.some((l) => /grower:4000 +maple leaf 1 rewritten in place/.test(l))).toBe(true);
-  });
+  }, 60_000);
 
   it("v6.3: RCU mode, but the readers hold no rcu_read_lock: use-after-free (seed 2)", () => {
     const r = explore({ scenario: STACK_GUARD_GONE_SCENARIO, strategy: "v6.3", schedules: 100 });
@@ -36,7 +36,7 @@ describe("stack-guard-gone (syzbot, fixed by 3dd4432549415f)", () => {
     expect(r.failure?.kind).toBe("maple-node-use-after-free");
     expect(r.failure?.message).toContain("replaced by leaf");
     expect(r.failure?.message).toContain("then freed after a grace period (mt_free_rcu)");
-  });
+  }, 60_000);
 
   it(`v6.5: nothing in ${NONE_IN} schedules; rb-tree strategies do not apply`, () => {
     const r = explore({
@@ -54,7 +54,7 @@ describe("stack-guard-gone (syzbot, fixed by 3dd4432549415f)", () => {
         `stack-guard-gone under ${s}: does not apply (rb-tree: this strategy has no maple nodes to walk)`,
       );
     }
-  });
+  }, 60_000);
 });
 
 describe("stackrot (CVE-2023-3269, fixed by 8d7071af8907)", () => {
@@ -71,14 +71,14 @@ describe("stackrot (CVE-2023-3269, fixed by 8d7071af8907)", () => {
     expect(t).toMatch(/reader:4001 +find_vma\(0x[0-9a-f]+\): walk descends to leaf 0/);
     expect(t).toMatch(/grower:4000 +maple leaf 0 replaced by leaf \d+ \(RCU mode\)/);
     expect(t).toMatch(/rcu_preempt:\d+ +rcu: mt_free_rcu\(\) frees maple leaf 0/);
-  });
+  }, 60_000);
 
   it(`v6.1 (a pivot moves in place) and v6.5 (write lock): nothing in ${NONE_IN} schedules`, () => {
     for (const strategy of ["v6.1", "v6.5"]) {
       const r = explore({ scenario: STACKROT_SCENARIO, strategy, schedules: NONE_IN });
       expect(r.failure).toBeNull();
     }
-  });
+  }, 60_000);
 
   it("replay is deterministic: the same seed gives the same trace and failure", () => {
     const spec = {
@@ -96,7 +96,7 @@ describe("stackrot (CVE-2023-3269, fixed by 8d7071af8907)", () => {
     const quiet = runSchedule({ ...spec, strategy: "v6.5", seed: 3 }, true);
     expect(quiet.failure).toBeNull();
     expect(quiet.trace).toEqual(runSchedule({ ...spec, strategy: "v6.5", seed: 3 }, true).trace);
-  });
+  }, 60_000);
 });
 
 describe("v6.5 lock_mm_and_find_vma() (8d7071af8907)", () => {
@@ -137,5 +137,5 @@ describe("v6.5 lock_mm_and_find_vma() (8d7071af8907)", () => {
     expect(simRcu(sim).pending).toBe(0);
     expect((mm.tree as MapleVmaTree).mt.retiredCounts()).toEqual({ leaves: 0, internal: 0 });
     validateMm(mm);
-  });
+  }, 60_000);
 });
