@@ -87,6 +87,8 @@ function pickOp(rnd: Prng): string {
 /** A page near what is mapped now: a VMA's start or end +-4 pages, a page inside, or just below. */
 function pickAddr(mm: MmStruct, rnd: Prng): number {
   const vmas = mm.vmas();
+  // Everything unmapped (it happens): somewhere below mmap_base.
+  if (vmas.length === 0) return mm.mmapBase - (1 + rnd.int(512)) * PAGE_SIZE;
   const v = vmas[rnd.int(vmas.length)] as Vma;
   const k = (rnd.int(9) - 4) * PAGE_SIZE;
   let a: number;
@@ -133,8 +135,8 @@ function* worker(ctx: ScenarioContext, mm: MmStruct, ops: number): Op<number> {
       case "munmap": {
         const whole = rnd.int(2) === 0;
         const vmas = mm.vmas();
-        const v = vmas[rnd.int(vmas.length)] as Vma;
-        if (whole) yield* sysMunmap(mm, v.vmStart, v.vmEnd - v.vmStart);
+        const v = vmas.length === 0 ? null : (vmas[rnd.int(vmas.length)] as Vma);
+        if (whole && v !== null) yield* sysMunmap(mm, v.vmStart, v.vmEnd - v.vmStart);
         else yield* sysMunmap(mm, pickAddr(mm, rnd), pickLen(rnd));
         break;
       }
