@@ -355,6 +355,11 @@ class Schedule implements ScenarioContext {
 
   // ------------------------------------------------------------------- observation (replay)
 
+  /** A trace line on behalf of `who` (the failing walker). */
+  noteAs(who: string, what: string): void {
+    if (this.lines !== null) this.line(who, what);
+  }
+
   private note(what: string): void {
     if (this.lines !== null) this.line(this.running, what);
   }
@@ -493,8 +498,16 @@ export function runSchedule(spec: ReplaySpec, observe = false): ScheduleOutcome 
     s.observeStep();
     if (e instanceof ScheduleFailure) return fail(e.kind, e.message);
     if (e instanceof PageTableUseAfterFree) return fail("page-table-use-after-free", e.message);
-    if (e instanceof MapleNodeUseAfterFree) return fail("maple-node-use-after-free", e.message);
-    if (e instanceof MapleNodeRewritten) return fail("maple-node-rewritten", e.message);
+    // The Sim suffixes a task's error with "(in task comm:pid at T ns)": the report names both.
+    const bare = (m: string) => m.replace(/ \(in task [^)]*\)$/, "");
+    if (e instanceof MapleNodeUseAfterFree || e instanceof MapleNodeRewritten) {
+      const freed = e instanceof MapleNodeUseAfterFree;
+      s.noteAs(
+        e.walker.split(" ")[0] as string,
+        `walk reads maple ${e.kind} ${e.id} again: ${freed ? "it was freed (use-after-free)" : "its slots moved (rewritten in place)"}`,
+      );
+      return fail(freed ? "maple-node-use-after-free" : "maple-node-rewritten", bare(e.message));
+    }
     const msg = e instanceof Error ? e.message : String(e);
     if (/still has \d+ entries/.test(msg)) return fail("page-table-freed-with-entries", msg);
     return fail("error", msg);

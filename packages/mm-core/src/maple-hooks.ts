@@ -36,6 +36,12 @@ export function currentName(): string {
 /** The kernel call site of a tree write nobody named (mmap, munmap, mprotect, brk ...). */
 export const TREE_WRITE_SITE = "a VMA tree write under the mmap_lock";
 
+/** The write's call site and the mmap_lock mode it holds, for trace marks. */
+function writeContext(mm: MmStruct): string {
+  const held = mm.mmapSem.isWriteLocked ? "write" : mm.mmapSem.readers > 0 ? "read" : "no";
+  return `${mm.treeWriteSite}, mmap_lock held for ${held}`;
+}
+
 /**
  * include/linux/mm_types.h: MM_MT_FLAGS — v6.1 (no MT_FLAGS_USE_RCU) or v6.3 (with it):
  * sets the tree's RCU mode and installs the hooks.
@@ -47,11 +53,15 @@ export function installMapleHooks(mm: MmStruct, mt: MapleTree<Vma>, rcuMode: boo
   mt.setHooks({
     nodeVisited: () => {},
     nodeRewritten: (leaf, id) => {
-      if (sim.tracing) sim.mark(`maple ${nodeName(leaf, id)} rewritten in place`);
+      if (sim.tracing) {
+        sim.mark(`maple ${nodeName(leaf, id)} rewritten in place by ${writeContext(mm)}`);
+      }
     },
     nodeReplaced: (leaf, oldId, newId) => {
       if (sim.tracing) {
-        sim.mark(`maple ${nodeName(leaf, oldId)} replaced by ${nodeName(leaf, newId)} (RCU mode)`);
+        sim.mark(
+          `maple ${nodeName(leaf, oldId)} replaced by ${nodeName(leaf, newId)} (RCU mode) by ${writeContext(mm)}`,
+        );
       }
     },
     nodeRetired: (leaf, id, release) => {
