@@ -6,7 +6,9 @@
  * /proc/PID/maps) are not inside rcu_read_lock(), and stacks still grow under the read lock:
  * the grace period can end and the node be freed while such a reader walks it. That is
  * StackRot (CVE-2023-3269, Ruihan Li, July 2023), fixed by 8d7071af8907 in v6.5. munmap and
- * faults are v6.1's (per-VMA locks came in v6.4).
+ * faults are v6.1's (per-VMA locks came in v6.4). Simplified: the model's RCU-mode tree
+ * replaces a leaf on every write; the kernel keeps a lone pivot move in place when the node
+ * has room (mas_wr_slot_store), so its stack growth replaces the node only off the fast paths.
  */
 import type { MmStruct } from "../mm-struct.js";
 import type { MunmapStrategy } from "./strategy.js";

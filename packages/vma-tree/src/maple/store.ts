@@ -281,7 +281,9 @@ function storeInLeaf<T>(mt: MapleRootState<T>, lo: number, hi: number, entry: T 
   const rightEntry = ls[base + rSlot] as T | null;
   if (mt.rcu) {
     // mas_wr_node_store() in RCU mode: the writer fills a new node and links it in place of
-    // the old one, which readers may still be walking (ma_free_rcu).
+    // the old one, which readers may still be walking (ma_free_rcu). Simplified: every RCU
+    // write replaces the leaf; the kernel's mas_wr_slot_store() keeps a lone pivot move in
+    // place (rcu_assign_pointer) when the node has room.
     leaf = replaceInPath(mt, 0, true, true);
     base = leaf << 4;
     lp = a.leafPivots; // the allocation may have grown the arena
