@@ -120,7 +120,7 @@ describe("campaign merge: identical to the serial run whatever the finishing ord
 
 describe("--workers: tinypool workers print what one process prints", () => {
   it("explore: same JSON (wall times aside), text and exit code with 1 and 2 workers", async () => {
-    const args = ["explore", "--schedules", "30", "--chunk", "7"];
+    const args = ["explore", "--scenario", "stack-expansion", "--schedules", "30", "--chunk", "7"];
     const one = await runCli([...args, "--json", "--workers", "1"]);
     const two = await runCli([...args, "--json", "--workers", "2"]);
     expect(one.code).toBe(1);
@@ -130,7 +130,7 @@ describe("--workers: tinypool workers print what one process prints", () => {
     // and the serial explorer of before, one explore() over all seeds per strategy
     const serial = runExplore({
       ...BASE,
-      strategies: ["classic", "zapRlock", "v4.20", "v5.8", "perVmaLock"],
+      strategies: ["classic", "zapRlock", "v4.20", "v5.8", "v6.1", "v6.3", "perVmaLock", "v6.5"],
       schedules: 30,
     });
     expect(withoutWall(JSON.parse(one.out))).toEqual(

@@ -132,6 +132,8 @@ describe.skipIf(BIN === null && !IN_CI)("BullMQ on a real redis-server", () => {
   it("the merged result is the serial one; resubmitting reuses the results in Redis; --fresh runs again", async () => {
     const args = [
       "explore",
+      "--scenario",
+      "stack-expansion",
       "--strategy",
       "zapRlock",
       "--schedules",
@@ -188,6 +190,8 @@ describe.skipIf(BIN === null && !IN_CI)("BullMQ on a real redis-server", () => {
   it("a worker SIGKILLed mid-job: the stalled job moves to another worker, counted once, same result", async () => {
     const args = [
       "explore",
+      "--scenario",
+      "stack-expansion",
       "--strategy",
       "classic",
       "--schedules",
@@ -232,6 +236,8 @@ describe.skipIf(BIN === null && !IN_CI)("BullMQ on a real redis-server", () => {
   it("Redis stopped and restarted mid-campaign: everyone reconnects, nothing lost or counted twice", async () => {
     const args = [
       "explore",
+      "--scenario",
+      "stack-expansion",
       "--strategy",
       "classic",
       "--schedules",
