@@ -9,6 +9,7 @@ import { V5_8 } from "./v5-8.js";
 import { V6_1 } from "./v6-1.js";
 import { V6_3 } from "./v6-3.js";
 import { PER_VMA_LOCK } from "./v6-4.js";
+import { V6_4_Y } from "./v6-4-y.js";
 import { V6_5 } from "./v6-5.js";
 import { ZAP_RLOCK } from "./zap-rlock.js";
 
@@ -20,6 +21,7 @@ const registry = new Map<string, MunmapStrategy>([
   [V6_1.name, V6_1],
   [V6_3.name, V6_3],
   [PER_VMA_LOCK.name, PER_VMA_LOCK],
+  [V6_4_Y.name, V6_4_Y],
   [V6_5.name, V6_5],
 ]);
 

@@ -43,6 +43,11 @@ export interface MunmapStrategy {
    * "read".
    */
   readonly stackExpansionLock?: "read" | "write";
+  /**
+   * fork's dup_mmap() write-locks each parent VMA (vma_start_write) before copying it, so no
+   * fault under a VMA lock runs during the copy (fb49c455323f, the fix of 6.4's fork race).
+   */
+  readonly forkLocksVmas?: boolean;
 }
 
 /** The signature every version's __do_munmap shares (brk and mremap call it through the strategy). */

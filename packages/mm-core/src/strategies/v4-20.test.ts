@@ -110,6 +110,7 @@ describe("the strategy registry", () => {
       "v6.1",
       "v6.3",
       "perVmaLock",
+      "v6.4.y",
       "v6.5",
     ]);
     expect(munmapStrategy("v6.1").kernel).toContain("d4af56c5c7c6");
@@ -119,6 +120,10 @@ describe("the strategy registry", () => {
     expect(munmapStrategy("v5.8").kernel).toContain("246c320a8cfe");
     expect(munmapStrategy("perVmaLock").kernel).toContain("v6.4");
     expect(munmapStrategy("perVmaLock").perVmaLock).toBe(true);
+    expect(munmapStrategy("perVmaLock").forkLocksVmas).toBeUndefined();
+    expect(munmapStrategy("v6.4.y").kernel).toContain("fb49c455323f");
+    expect(munmapStrategy("v6.4.y").perVmaLock).toBe(true);
+    expect(munmapStrategy("v6.4.y").forkLocksVmas).toBe(true);
     expect(munmapStrategy("classic").doMunmap).toBeUndefined();
   });
 });
