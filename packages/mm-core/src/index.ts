@@ -21,7 +21,7 @@ export {
   ETXTBSY,
   errnoName,
 } from "./errno.js";
-export { exitMmap, mmExited } from "./exit.js";
+export { exitMmap, mmExited, mmExiting } from "./exit.js";
 export {
   type ExploreFailure,
   type ExploreOptions,
@@ -173,6 +173,7 @@ export {
   procPidCmdlineRead,
   VM_STACK_FLAGS,
 } from "./process.js";
+export { FORK_FAULT_SCENARIO } from "./scenarios/fork-fault.js";
 export {
   C_MM_START_MAPS,
   RANDOM_SCENARIO,
@@ -216,6 +217,7 @@ export {
   lockVmaUnderRcu,
   mmapWriteDowngrade,
   mmapWriteUnlock,
+  mmHasVmaReaders,
   mmLockSeq,
   VmaLock,
   type VmaLockStats,
