@@ -130,7 +130,17 @@ describe("--workers: tinypool workers print what one process prints", () => {
     // and the serial explorer of before, one explore() over all seeds per strategy
     const serial = runExplore({
       ...BASE,
-      strategies: ["classic", "zapRlock", "v4.20", "v5.8", "v6.1", "v6.3", "perVmaLock", "v6.5"],
+      strategies: [
+        "classic",
+        "zapRlock",
+        "v4.20",
+        "v5.8",
+        "v6.1",
+        "v6.3",
+        "perVmaLock",
+        "v6.4.y",
+        "v6.5",
+      ],
       schedules: 30,
     });
     expect(withoutWall(JSON.parse(one.out))).toEqual(
