@@ -194,7 +194,18 @@ describe("explore: exit codes, the failure report and its replay line", () => {
           .map((x) => x.trim()),
       );
     expect(rows).toEqual([
-      ["scenario", "classic", "zapRlock", "v4.20", "v5.8", "v6.1", "v6.3", "perVmaLock", "v6.5"],
+      [
+        "scenario",
+        "classic",
+        "zapRlock",
+        "v4.20",
+        "v5.8",
+        "v6.1",
+        "v6.3",
+        "perVmaLock",
+        "v6.4.y",
+        "v6.5",
+      ],
       [
         "stack-expansion",
         "not in 20",
@@ -203,6 +214,19 @@ describe("explore: exit codes, the failure report and its replay line", () => {
         "not in 20",
         "not in 20",
         "not in 20",
+        "not in 20",
+        "not in 20",
+        "not in 20",
+      ],
+      [
+        "fork-fault",
+        "not in 20",
+        "not in 20",
+        "not in 20",
+        "not in 20",
+        "not in 20",
+        "not in 20",
+        "found after 1",
         "not in 20",
         "not in 20",
       ],
@@ -215,9 +239,21 @@ describe("explore: exit codes, the failure report and its replay line", () => {
         "found after 15",
         "found after 2",
         "n/a",
+        "n/a",
         "not in 20",
       ],
-      ["stackrot", "n/a", "n/a", "n/a", "n/a", "not in 20", "found after 1", "n/a", "not in 20"],
+      [
+        "stackrot",
+        "n/a",
+        "n/a",
+        "n/a",
+        "n/a",
+        "not in 20",
+        "found after 1",
+        "n/a",
+        "n/a",
+        "not in 20",
+      ],
     ]);
     expect(r.out).toContain("stack-guard-gone under v6.1: 15 schedule(s)");
     expect(r.out).toMatch(
@@ -231,13 +267,14 @@ describe("explore: exit codes, the failure report and its replay line", () => {
     };
     expect(j.scenarios.map((x) => x.context.scenario)).toEqual([
       "stack-expansion",
+      "fork-fault",
       "stack-guard-gone",
       "stackrot",
     ]);
-    expect(j.scenarios[2]?.results[0]?.notApplicable).toBe(
+    expect(j.scenarios[3]?.results[0]?.notApplicable).toBe(
       "rb-tree: this strategy has no maple nodes to walk",
     );
-  }, 30_000);
+  }, 120_000);
 
   it("--no-shuffle-ties and --jitter reach the explorer and its replay line", async () => {
     const r = await runCli([

@@ -26,4 +26,6 @@ export const V6_5: MunmapStrategy = Object.freeze({
   tree: "maple",
   mapleRcu: true,
   stackExpansionLock: "write",
+  // 6.5-rc1 also has fb49c455323f: fork write-locks the parent's VMAs (see v6-4-y.ts).
+  forkLocksVmas: true,
 });
