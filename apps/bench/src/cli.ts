@@ -102,7 +102,7 @@ interface RawOptions {
   shuffleTies?: boolean;
   cost?: string;
   // replay
-  maps?: string;
+  maps?: string[];
   expectMaps?: string[];
   generation?: string;
   mmapMinAddr?: string;
@@ -339,7 +339,11 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
       "replay a program's strace -f -y log through mm-core: check every return value against the recording and the final layout against the kernel's /proc/PID/maps; optionally under each munmap strategy",
     )
     .argument("<trace>", "strace -f -y log (see apps/bench/fixtures/README.md)")
-    .option("--maps <file>", "/proc/PID/maps of the first process right after its execve")
+    .option(
+      "--maps <[pid=]file>",
+      "/proc/PID/maps right after execve: of the first process, or pid=file for a process that execs in the log (its later calls run on it); repeatable",
+      (v: string, prev: string[] | undefined) => [...(prev ?? []), v],
+    )
     .option(
       "--expect-maps <[pid=]file>",
       "final /proc/PID/maps to compare with (the first process, or pid=file); repeatable",

@@ -1,5 +1,5 @@
 /**
- * `mmlab-bench replay TRACE [--maps START] [--expect-maps [PID=]FINAL]...`: reads the files,
+ * `mmlab-bench replay TRACE [--maps [PID=]START]... [--expect-maps [PID=]FINAL]...`: reads the files,
  * parses all of them (bad input: exit 2, nothing run), replays the log through mm-core,
  * prints the fidelity summary and, with --strategies, the recorded workload's mmap_sem
  * behaviour under each munmap strategy. Exit 0 when every return value and layout matched,
@@ -17,6 +17,7 @@ import { UsageError } from "../params.js";
 import { formatMapsEntry, type MapsEntry, parseMaps } from "./maps.js";
 import {
   type Generation,
+  type ProcessSummary,
   parseReplay,
   type ReplayInput,
   type ReplayResult,
@@ -24,7 +25,7 @@ import {
 } from "./replay.js";
 
 export interface ReplayCommandOptions {
-  maps?: string;
+  maps?: string[];
   expectMaps?: string[];
   generation?: string;
   mmapMinAddr?: string;
@@ -55,6 +56,8 @@ export interface ReplayJson {
     machine: ReturnType<typeof machine>;
     trace: string;
     startMaps: string | null;
+    /** --maps PID=FILE: the layouts of processes right after their execve */
+    execMaps: { pid: number; file: string }[];
     expectMaps: string[];
     time: "virtual (ns)";
   };
@@ -70,22 +73,31 @@ function readText(path: string): string {
   }
 }
 
+/** "[PID=]FILE": the pid (null without one) and the parsed maps file. */
+function mapsSpec(spec: string): { pid: number | null; entries: MapsEntry[]; name: string } {
+  const m = /^(\d+)=(.+)$/.exec(spec);
+  const pid = m === null ? null : Number(m[1]);
+  const path = m === null ? spec : (m[2] as string);
+  return { pid, entries: parseMaps(readText(path), basename(path)), name: basename(path) };
+}
+
 /** Reads and parses every input file; ReplayInputError / UsageError on bad input. */
 export function loadReplayInput(trace: string, o: ReplayCommandOptions): ReplayInput {
   const input: ReplayInput = { trace: { text: readText(trace), name: basename(trace) } };
-  if (o.maps !== undefined) {
-    input.startMaps = {
-      entries: parseMaps(readText(o.maps), basename(o.maps)),
-      name: basename(o.maps),
-    };
+  input.execMaps = [];
+  for (const spec of o.maps ?? []) {
+    const { pid, entries, name } = mapsSpec(spec);
+    if (pid !== null) {
+      input.execMaps.push({ pid, entries, name });
+    } else if (input.startMaps !== undefined) {
+      throw new UsageError(
+        `--maps ${spec}: the first process already has ${input.startMaps.name} (give the others as PID=FILE)`,
+      );
+    } else {
+      input.startMaps = { entries, name };
+    }
   }
-  input.expectMaps = (o.expectMaps ?? []).map((spec) => {
-    const m = /^(\d+)=(.+)$/.exec(spec);
-    const pid = m === null ? null : Number(m[1]);
-    const path = m === null ? spec : (m[2] as string);
-    const entries: MapsEntry[] = parseMaps(readText(path), basename(path));
-    return { pid, entries, name: basename(path) };
-  });
+  input.expectMaps = (o.expectMaps ?? []).map(mapsSpec);
   return input;
 }
 
@@ -158,13 +170,18 @@ export function runReplayCommand(
   const { timings: _t, ...replay } = main;
   const ok =
     main.modelError === null && main.mismatched === 0 && main.layouts.every((l) => l.matched);
+  const firstPid = parsed.firstPid;
+  const first = (input.execMaps ?? []).find((m) => m.pid === firstPid);
   return {
     json: {
       context: {
         version: benchVersion(),
         machine: machine(),
         trace: input.trace.name,
-        startMaps: input.startMaps?.name ?? null,
+        startMaps: input.startMaps?.name ?? first?.name ?? null,
+        execMaps: (input.execMaps ?? [])
+          .filter((m) => m !== first)
+          .map((m) => ({ pid: m.pid, file: m.name })),
         expectMaps: (input.expectMaps ?? []).map((m) => m.name),
         time: "virtual (ns)",
       },
@@ -202,6 +219,30 @@ export function strategyRow(r: ReplayResult): StrategyRow {
   };
 }
 
+/** How a process's mm came to be, in words. */
+function originText(p: ProcessSummary): string {
+  const by = p.parent === null ? "" : `child of pid ${p.parent}, `;
+  switch (p.origin) {
+    case "start maps":
+      return `${by}start maps ${p.maps}`;
+    case "default layout":
+      return `${by}mm-core's default layout`;
+    case "fork copy":
+      return `${by}a copy of its parent's mm`;
+    case "shared":
+      return `${by}shares its parent's mm (vfork)`;
+    case "exec maps":
+      return `${by}exec'd, on ${p.maps}`;
+    case "unknown image":
+      return `${by}exec'd an image without --maps`;
+  }
+}
+
+function processCounts(p: ProcessSummary): string {
+  const threads = p.threads.length > 1 ? `${p.threads.length - 1} threads, ` : "";
+  return `${threads}${group(p.replayed)} calls replayed${p.skipped > 0 ? `, ${group(p.skipped)} skipped` : ""}`;
+}
+
 function entryText(e: MapsEntry | null): string {
   return e === null ? "(none)" : formatMapsEntry(e).trimEnd();
 }
@@ -217,8 +258,14 @@ export function renderReplay(json: ReplayJson, c: Colors): string {
     ),
     `${c.dim("model:")}   mm-core, ${r.generation} placement rules, munmap ${r.strategy}   ${c.dim("time:")} ${x.time}`,
     `${c.dim("start:")}   ${x.startMaps ?? "mm-core's default process layout (no --maps)"}`,
-    "",
   ];
+  for (const m of x.execMaps)
+    out.push(`${c.dim("exec:")}    ${m.file} (pid ${m.pid} after its execve)`);
+  out.push("");
+  if (r.processes.length > 1) {
+    out.push("processes:");
+    for (const p of r.processes) out.push(`  pid ${p.pid}: ${originText(p)}, ${processCounts(p)}`);
+  }
   const fd = r.fdCalls > 0 ? ` (+ ${group(r.fdCalls)} openat/close applied to the fd table)` : "";
   if (r.mismatched === 0) {
     out.push(
@@ -243,8 +290,18 @@ export function renderReplay(json: ReplayJson, c: Colors): string {
       `    ${e.message}`,
     );
   }
+  if (r.layouts.length > 1) {
+    const all = r.layoutsMatched === r.layouts.length;
+    const text = `${r.layoutsMatched} of ${r.layoutsCompared} processes matched`;
+    const uncompared = r.layouts.length - r.layoutsCompared;
+    out.push(
+      `final layouts: ${all ? c.green(text) : c.red(text)}${uncompared > 0 ? ` (${uncompared} not compared)` : ""}`,
+    );
+  }
   for (const l of r.layouts) {
-    if (l.matched) {
+    if (!l.compared) {
+      out.push(`layout:        ${c.red(`${l.file} not compared`)}: ${l.reason}`);
+    } else if (l.matched) {
       out.push(
         `layout:        ${c.green(`${l.file} matched`)} (pid ${l.pid}, ${l.entries} entries)`,
       );

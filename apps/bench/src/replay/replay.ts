@@ -2,22 +2,29 @@
  * The replay engine: a recorded program's memory system calls, in the order the kernel
  * returned them, each run as a task operation in virtual time on the task with the recorded
  * tid, against mm-core; every return value is checked against the recording, and at the end
- * the model's layout against the kernel's /proc/PID/maps.
+ * the model's layout of each process against the kernel's /proc/PID/maps.
  *
  *   log ──parseStrace──> calls ──decodeLog──> ops          (all of it first: bad input
  *   maps ──parseMaps──> entries                             changes nothing)
  *        │
- *        ▼  one Sim; per process an MmStruct (threads share it: CLONE_VM)
+ *        ▼  one Sim; per process an MmStruct (threads share it: CLONE_VM|CLONE_THREAD)
  *   first execve's process  ← loadLayout(start maps)   (or mm-core's default Process)
- *   clone(CLONE_VM)         → the same mm, a new tid
- *   fork / clone w/o VM     → a new mm loaded from the model's own copy of the parent's layout
- *                             (mm-core has no dup_mmap: VMAs and brk are copied, not pages)
- *   later execve            → the process's new image is unknown: its calls are skipped
- *   openat / close / fstat  → the mm's fd table (path from -y, dev/ino from the maps files)
+ *   clone(CLONE_VM|THREAD)  → the same mm, a new tid
+ *   vfork / CLONE_VM alone  → a process of its own that shares the parent's mm until it execs
+ *   fork / clone w/o VM     → a new mm: copyMm() of the parent's (fork.ts)
+ *   later execve            → the layout of --maps PID=FILE (its maps right after execve),
+ *                             else an unknown image whose calls are skipped
+ *   openat / close / dup    → the process's fd table (path from -y, dev/ino from the maps
+ *                             files; an fd the log never opened: mode inferred, open-mode.ts)
  *   mmap munmap mprotect mremap brk madvise mlock munlock → a task per call, ret checked
+ *
+ * strace prints a call where it returns, so a child's first lines can come before its
+ * parent's `<... vfork resumed> = PID`: parseReplay() moves each clone up to just before
+ * its child's first line (the child exists from then on; its parent is inside the clone).
  */
 
 import {
+  FileRegistry,
   type KernelGeneration,
   MmStruct,
   mapsEntries,
@@ -34,20 +41,34 @@ import {
 } from "@mmlab/mm-core";
 import type { Instruction } from "@mmlab/sched";
 import { Sim } from "@mmlab/sched";
+import { UsageError } from "../params.js";
+import { copyMm, FORK_ORIGIN } from "./fork.js";
 import { compareLayouts, type LayoutDiff, type MapsEntry } from "./maps.js";
+import { inferOpenMode } from "./open-mode.js";
 import { parseStrace, type StraceLog } from "./strace.js";
 import { CLONE_THREAD, CLONE_VM, type DecodedCall, decodeLog, type ReplayOp } from "./syscalls.js";
 
 /** The kernel generation whose rules place mappings (mm-core's `generation`). */
 export type Generation = KernelGeneration;
 
+/** A maps file: its parsed lines and its name (for messages). */
+export interface MapsInput {
+  entries: MapsEntry[];
+  name: string;
+}
+
 export interface ReplayInput {
   /** the strace log's text and its name (for errors) */
   trace: { text: string; name: string };
-  /** /proc/PID/maps of the first process right after its execve */
-  startMaps?: { entries: MapsEntry[]; name: string };
+  /** /proc/PID/maps of the first process right after its execve (`--maps FILE`) */
+  startMaps?: MapsInput;
+  /**
+   * /proc/PID/maps of a process right after its first successful execve in the log
+   * (`--maps PID=FILE`): the child's calls after that execve run on this layout
+   */
+  execMaps?: (MapsInput & { pid: number })[];
   /** final /proc/PID/maps per pid (the first process: pid null) */
-  expectMaps?: { pid: number | null; entries: MapsEntry[]; name: string }[];
+  expectMaps?: (MapsInput & { pid: number | null })[];
 }
 
 export interface ReplayOptions {
@@ -81,10 +102,19 @@ export interface ModelError {
 
 export interface ProcessSummary {
   pid: number;
+  /** the process that created it (null: the first process) */
+  parent: number | null;
   /** the tids that made calls (the pid included) */
   threads: number[];
-  /** how its mm came to be */
-  origin: "start maps" | "default layout" | "fork copy" | "thread" | "unknown image";
+  /**
+   * how its current mm came to be: the first process's start maps (or mm-core's default
+   * layout), a fork copy of its parent's, its parent's shared with it (vfork / CLONE_VM
+   * without CLONE_THREAD, until it execs), the maps given for it after its execve, or an
+   * unknown image (it exec'd and no maps were given: its later calls are skipped)
+   */
+  origin: "start maps" | "default layout" | "fork copy" | "shared" | "exec maps" | "unknown image";
+  /** the maps file its current image was loaded from, if any */
+  maps: string | null;
   replayed: number;
   skipped: number;
 }
@@ -93,8 +123,12 @@ export interface LayoutCheck {
   pid: number;
   file: string;
   entries: number;
+  /** false when the model has no layout for the pid (an exec'd image without --maps) */
+  compared: boolean;
   matched: boolean;
   firstDifference: LayoutDiff | null;
+  /** why it was not compared */
+  reason: string | null;
 }
 
 /** Per call: what the lock did (virtual ns). */
@@ -130,6 +164,9 @@ export interface ReplayResult {
   notes: string[];
   processes: ProcessSummary[];
   layouts: LayoutCheck[];
+  /** processes whose final layout was compared, and how many of them matched */
+  layoutsCompared: number;
+  layoutsMatched: number;
   /** virtual time the replay took (ns) */
   virtualNs: number;
   timings: CallTiming[];
@@ -164,9 +201,13 @@ const UNMODELLED_MEMORY = new Set([
 interface Proc {
   pid: number;
   mm: MmStruct | null;
+  /** a vfork / CLONE_VM child until it execs: its parent's mm, its own fd table */
+  sharesMm: boolean;
   summary: ProcessSummary;
-  /** fd → what the model installed, to re-install in a fork child */
+  /** fd → what the model installed, to re-install in a fork child or a new image */
   fds: Map<number, FileInfo>;
+  /** it has exec'd an image in the log (a --maps PID=FILE applies to its first execve) */
+  execed: boolean;
 }
 
 interface FileInfo {
@@ -176,18 +217,121 @@ interface FileInfo {
   size: number;
   readable: boolean;
   writable: boolean;
+  /** FD_CLOEXEC: execve closes it */
+  cloexec: boolean;
+}
+
+/** A clone the replay moved up to its child's first line (strace printed the child first). */
+export interface MovedClone {
+  /** the line where the clone returned in the parent (`<... vfork resumed>`) */
+  line: number;
+  parent: number;
+  child: number;
+  name: string;
+  /** the child's first line, which came before it */
+  childLine: number;
 }
 
 /** Everything parsed and checked before the replay starts. */
 export interface ParsedReplay {
   log: StraceLog;
+  /** the calls in the order they are replayed (clones moved up to their child's first line) */
   calls: DecodedCall[];
+  movedClones: MovedClone[];
+  /** index in `calls` of the first successful execve (-1: none) and its pid */
+  firstExec: number;
+  firstPid: number;
 }
 
-/** Parses and decodes the whole log (throws ReplayInputError naming the line). */
+/**
+ * Parses and decodes the whole log (throws ReplayInputError naming the line) and checks the
+ * pids the maps files are given for against it (UsageError): nothing runs on bad input.
+ */
 export function parseReplay(input: ReplayInput): ParsedReplay {
   const log = parseStrace(input.trace.text, input.trace.name);
-  return { log, calls: decodeLog(log, input.trace.name) };
+  const { calls, moved } = attributeChildren(decodeLog(log, input.trace.name));
+  const firstExec = calls.findIndex((c) => c.op.kind === "execve" && c.call.ret === 0);
+  const firstPid = firstExec >= 0 ? (calls[firstExec] as DecodedCall).call.pid : (log.pids[0] ?? 0);
+  checkPids(input, log, calls, firstExec, firstPid);
+  return { log, calls, movedClones: moved, firstExec, firstPid };
+}
+
+/**
+ * strace prints each call where it returns, so a child can print lines before its parent's
+ * clone returns (`vfork( <unfinished ...>`, the child's execve lines, `<... vfork resumed>) =
+ * PID`). The child exists from its first line on: each clone is moved up to just before it.
+ */
+function attributeChildren(calls: DecodedCall[]): { calls: DecodedCall[]; moved: MovedClone[] } {
+  const out = calls.slice();
+  const moved: MovedClone[] = [];
+  for (const c of calls) {
+    const child = c.call.ret;
+    if (c.op.kind !== "clone" || child === null || child <= 0) continue;
+    const at = out.indexOf(c);
+    const first = out.findIndex((d) => d.call.pid === child);
+    if (first < 0 || first > at) continue;
+    const f = out[first] as DecodedCall;
+    // a line of that pid from before the clone started is another process (pid reuse)
+    if (f.call.startLine < c.call.startLine) continue;
+    out.splice(at, 1);
+    out.splice(first, 0, c);
+    moved.push({
+      line: c.call.line,
+      parent: c.call.pid,
+      child,
+      name: c.call.name,
+      childLine: f.call.startLine,
+    });
+  }
+  return { calls: out, moved };
+}
+
+/** The pids of --maps PID=FILE and --expect-maps PID=FILE must be processes of the log. */
+function checkPids(
+  input: ReplayInput,
+  log: StraceLog,
+  calls: readonly DecodedCall[],
+  firstExec: number,
+  firstPid: number,
+): void {
+  const trace = input.trace.name;
+  const execs = new Set<number>();
+  calls.forEach((c, i) => {
+    if (c.op.kind === "execve" && c.call.ret === 0 && i !== firstExec) execs.add(c.call.pid);
+  });
+  const seen = new Map<number, string>();
+  for (const m of input.execMaps ?? []) {
+    const other = seen.get(m.pid);
+    if (other !== undefined) {
+      throw new UsageError(`--maps: pid ${m.pid} is given twice (${other} and ${m.name})`);
+    }
+    seen.set(m.pid, m.name);
+    if (m.pid === firstPid) {
+      if (input.startMaps !== undefined) {
+        throw new UsageError(
+          `--maps: ${input.startMaps.name} and ${m.pid}=${m.name} both describe the first process (pid ${firstPid})`,
+        );
+      }
+    } else if (!execs.has(m.pid)) {
+      throw new UsageError(
+        `--maps ${m.pid}=${m.name}: pid ${m.pid} has no successful execve in ${trace} (the maps of a process right after its execve)`,
+      );
+    }
+  }
+  const expected = new Map<number, string>();
+  for (const m of input.expectMaps ?? []) {
+    const pid = m.pid ?? firstPid;
+    const other = expected.get(pid);
+    if (other !== undefined) {
+      throw new UsageError(`--expect-maps: pid ${pid} is given twice (${other} and ${m.name})`);
+    }
+    expected.set(pid, m.name);
+    if (!log.pids.includes(pid)) {
+      throw new UsageError(
+        `--expect-maps ${pid}=${m.name}: pid ${pid} is not in ${trace} (pids: ${log.pids.join(", ")})`,
+      );
+    }
+  }
 }
 
 function retText(v: number): string {
@@ -227,6 +371,7 @@ export function runReplay(
   const mmOpts = {
     generation,
     munmap: strategy,
+    files: new FileRegistry(), // one system: the processes share the inodes
     ...(opts.mmapMinAddr === undefined ? {} : { mmapMinAddr: opts.mmapMinAddr }),
   };
   const notes: string[] = [];
@@ -246,6 +391,7 @@ export function runReplay(
   const identity = new Map<string, { dev: number; ino: number }>();
   const allMaps = [
     ...(input.startMaps === undefined ? [] : [input.startMaps.entries]),
+    ...(input.execMaps ?? []).map((m) => m.entries),
     ...(input.expectMaps ?? []).map((m) => m.entries),
   ];
   for (const entries of allMaps) {
@@ -276,25 +422,41 @@ export function runReplay(
   }
   const sizeOf = (path: string) => sizes.get(path) ?? mappedEnd.get(path) ?? 0;
 
-  // The first process: the pid of the first successful execve.
-  const calls = parsed.calls;
-  const firstExec = calls.findIndex((c) => c.op.kind === "execve" && c.call.ret === 0);
-  const firstPid =
-    firstExec >= 0 ? (calls[firstExec] as DecodedCall).call.pid : (parsed.log.pids[0] ?? 0);
-  const firstBrk = calls.find(
-    (c, i) => i > firstExec && c.call.pid === firstPid && c.op.kind === "brk",
-  );
+  const { calls, firstExec, firstPid } = parsed;
+  for (const m of parsed.movedClones) {
+    note(
+      `pid ${m.child}'s first line (${m.childLine}) comes before its parent's ${m.name} returned it (line ${m.line}): the ${m.name} is replayed just before it`,
+    );
+  }
+  /** A process's layout right after an execve at index `at`: start_brk from its first brk(NULL). */
+  const loadImage = (pid: number, at: number, entries: readonly MapsEntry[]): MmStruct => {
+    const mm = new MmStruct(sim, mmOpts);
+    const b = calls.find(
+      (c, i) => i > at && c.call.pid === pid && c.op.kind === "brk" && c.op.addr === 0,
+    );
+    const brk = b?.call.ret ?? undefined;
+    mm.loadLayout(entries, brk === undefined || brk < 0 ? {} : { startBrk: brk, brk });
+    return mm;
+  };
+  const execMaps = new Map((input.execMaps ?? []).map((m) => [m.pid, m]));
+
   const procs = new Map<number, Proc>(); // by pid (tgid)
   const tgidOf = new Map<number, number>(); // tid → tgid
-  /** tids created with CLONE_VM but without CLONE_THREAD (vfork, posix_spawn) */
-  const vforkChildren = new Set<number>();
   const order: Proc[] = [];
-  const addProc = (pid: number, mm: MmStruct | null, origin: ProcessSummary["origin"]): Proc => {
+  const addProc = (
+    pid: number,
+    parent: number | null,
+    mm: MmStruct | null,
+    origin: ProcessSummary["origin"],
+    maps: string | null = null,
+  ): Proc => {
     const p: Proc = {
       pid,
       mm,
-      summary: { pid, threads: [pid], origin, replayed: 0, skipped: 0 },
+      sharesMm: false,
+      summary: { pid, parent, threads: [pid], origin, maps, replayed: 0, skipped: 0 },
       fds: new Map(),
+      execed: false,
     };
     procs.set(pid, p);
     tgidOf.set(pid, pid);
@@ -302,21 +464,19 @@ export function runReplay(
     return p;
   };
 
-  let mainMm: MmStruct;
-  if (input.startMaps !== undefined) {
-    mainMm = new MmStruct(sim, mmOpts);
-    const brk =
-      firstBrk !== undefined && firstBrk.op.kind === "brk" && firstBrk.op.addr === 0
-        ? (firstBrk.call.ret ?? undefined)
-        : undefined;
-    mainMm.loadLayout(
-      input.startMaps.entries,
-      brk === undefined || brk < 0 ? {} : { startBrk: brk, brk },
+  const start = input.startMaps ?? execMaps.get(firstPid);
+  if (start !== undefined) {
+    const p = addProc(
+      firstPid,
+      null,
+      loadImage(firstPid, firstExec, start.entries),
+      "start maps",
+      start.name,
     );
-    addProc(firstPid, mainMm, "start maps");
+    p.execed = true;
   } else {
-    mainMm = new Process(sim, { ...mmOpts, comm: "replay", pid: firstPid }).mm;
-    addProc(firstPid, mainMm, "default layout");
+    const mm = new Process(sim, { ...mmOpts, comm: "replay", pid: firstPid }).mm;
+    addProc(firstPid, null, mm, "default layout").execed = true;
     note(
       "no --maps: the replay starts from mm-core's default process layout (a 132 KiB stack, the break at 0x555555559000), not the program's; pass the maps the program had right after execve",
     );
@@ -329,10 +489,17 @@ export function runReplay(
   let fdCalls = 0;
   let modelError: ModelError | null = null;
   const timings: CallTiming[] = [];
+  /** fds mapped without an open in the log whose mode no recorded result decides */
+  const undecidedFds: number[] = [];
 
+  // A process sharing its parent's mm (vfork) keeps its fd changes to itself: mm-core's fd
+  // table belongs to the mm, and the parent's must stay as it was.
   const install = (p: Proc, fd: number, info: FileInfo) => {
-    p.mm?.installFile(fd, info);
+    if (!p.sharesMm) p.mm?.installFile(fd, info);
     p.fds.set(fd, info);
+  };
+  const inherit = (to: Proc, from: Map<number, FileInfo>) => {
+    for (const [fd, info] of from) install(to, fd, info);
   };
 
   for (let i = 0; i < calls.length; i++) {
@@ -354,46 +521,50 @@ export function runReplay(
     if (op.kind === "clone") {
       const child = call.ret;
       if (child === null || child <= 0) continue;
-      if ((op.flags & CLONE_VM) !== 0) {
-        tgidOf.set(child, tgid); // a thread (or vfork child) shares the mm
+      if ((op.flags & CLONE_VM) !== 0 && (op.flags & CLONE_THREAD) !== 0) {
+        tgidOf.set(child, tgid); // a thread shares the mm and the fd table
         proc.summary.threads.push(child);
-        // vfork/posix_spawn: the mm is shared only until the child execs
-        if ((op.flags & CLONE_THREAD) === 0) vforkChildren.add(child);
+      } else if ((op.flags & CLONE_VM) !== 0) {
+        // vfork / posix_spawn: the mm is shared only until the child execs
+        const c = addProc(child, proc.pid, mm, "shared", proc.summary.maps);
+        c.sharesMm = true;
+        inherit(c, proc.fds);
       } else {
-        let childMm: MmStruct | null = null;
-        if (mm !== null) {
-          childMm = new MmStruct(sim, mmOpts);
-          childMm.loadLayout(mapsEntries(mm), {
-            startBrk: mm.startBrk,
-            brk: mm.brk,
-            startStack: mm.startStack,
-          });
+        const childMm = mm === null ? null : copyMm(sim, mm, mmOpts);
+        const c = addProc(
+          child,
+          proc.pid,
+          childMm,
+          childMm === null ? "unknown image" : FORK_ORIGIN,
+        );
+        inherit(c, proc.fds);
+        if (childMm !== null) {
           note(
             "fork: mm-core has no dup_mmap(), so a child starts from loadLayout() of the model's copy of its parent's layout (VMAs, brk, the fd table; no pages)",
           );
         }
-        const c = addProc(child, childMm, childMm === null ? "unknown image" : "fork copy");
-        for (const [fd, info] of proc.fds) install(c, fd, info);
       }
       continue;
     }
     if (op.kind === "execve") {
-      if (i !== firstExec && call.ret === 0 && vforkChildren.has(call.pid)) {
-        // exec gives a vfork child a new mm of its own; the parent keeps its mm (de_thread()
-        // replaces the mm of the whole group only for a CLONE_THREAD member).
-        vforkChildren.delete(call.pid);
-        const threads = proc.summary.threads;
-        threads.splice(threads.indexOf(call.pid), 1);
-        tgidOf.set(call.pid, call.pid);
-        addProc(call.pid, null, "unknown image");
+      if (i !== firstExec && call.ret === 0) {
+        // exec gives the process a new mm (exec_mmap()); a vfork parent keeps its own, and
+        // the fds without FD_CLOEXEC stay open in the new image.
+        const given = proc.execed ? undefined : execMaps.get(proc.pid);
+        const newMm = given === undefined ? null : loadImage(call.pid, i, given.entries);
+        proc.execed = true;
+        proc.mm = newMm;
+        proc.sharesMm = false;
+        proc.summary.origin = newMm === null ? "unknown image" : "exec maps";
+        proc.summary.maps = given?.name ?? null;
+        for (const [fd, info] of [...proc.fds]) {
+          if (info.cloexec) proc.fds.delete(fd);
+          else newMm?.installFile(fd, info);
+        }
         note(
-          `pid ${call.pid} (a vfork/CLONE_VM child) execs ${op.path} (line ${call.line}): its new image's calls are skipped; its parent's mm is unchanged`,
-        );
-      } else if (i !== firstExec && call.ret === 0) {
-        proc.mm = null;
-        proc.summary.origin = "unknown image";
-        note(
-          `pid ${call.pid} execs ${op.path} (line ${call.line}): the new image's layout is not recorded, its later calls are skipped`,
+          newMm === null
+            ? `pid ${call.pid} execs ${op.path} (line ${call.line}): its new image's layout is not given (--maps ${call.pid}=FILE), its later calls are skipped`
+            : `pid ${call.pid} execs ${op.path} (line ${call.line}): its later calls run on ${given?.name}`,
         );
       }
       continue;
@@ -408,6 +579,7 @@ export function runReplay(
           size: sizeOf(call.retPath),
           readable: acc === 0 || acc === 2,
           writable: acc === 1 || acc === 2,
+          cloexec: (op.flags & O_CLOEXEC) !== 0,
         });
       }
       continue;
@@ -417,16 +589,24 @@ export function runReplay(
       const info = proc.fds.get(op.fd);
       if (call.ret !== null && call.ret >= 0 && info !== undefined) {
         // dup2() onto an open fd closes it first; both names then share one open file.
-        if (proc.fds.has(call.ret)) mm?.closeFd(call.ret);
-        mm?.dupFd(op.fd, call.ret);
-        proc.fds.set(call.ret, info);
+        if (!proc.sharesMm) {
+          if (proc.fds.has(call.ret)) mm?.closeFd(call.ret);
+          mm?.dupFd(op.fd, call.ret);
+        }
+        proc.fds.set(call.ret, { ...info, cloexec: op.cloexec });
       }
+      continue;
+    }
+    if (op.kind === "setfd") {
+      const info = proc.fds.get(op.fd);
+      if (call.ret === 0 && info !== undefined)
+        proc.fds.set(op.fd, { ...info, cloexec: op.cloexec });
       continue;
     }
     if (op.kind === "close") {
       fdCalls++;
       if (call.ret === 0) {
-        mm?.closeFd(op.fd);
+        if (!proc.sharesMm) mm?.closeFd(op.fd);
         proc.fds.delete(op.fd);
       }
       continue;
@@ -454,19 +634,25 @@ export function runReplay(
     }
     if (op.kind === "mmap" && op.path !== null && op.fd >= 0) {
       // -y names the file behind the fd; install it if the table disagrees (an fd
-      // inherited from before the recording, or a dup the log does not show).
+      // inherited from before the recording, a log without open() lines, or a dup the log
+      // does not show), in the mode the recorded results imply.
       const known = proc.fds.get(op.fd);
       if (known === undefined || known.path !== op.path) {
+        const m = inferOpenMode(calls, i, op.fd, op.path, (pid) => tgidOf.get(pid) === tgid);
         install(proc, op.fd, {
           path: op.path,
           ...identityOf(op.path),
           size: sizeOf(op.path),
-          readable: true,
-          writable: false,
+          readable: m.readable,
+          writable: m.writable,
+          cloexec: false,
         });
-        note(
-          `fd ${op.fd} was not opened in the log (first at line ${call.line}): installed read-only from its -y path`,
-        );
+        if (m.line === null) undecidedFds.push(call.line);
+        else {
+          note(
+            `fd ${op.fd} (${op.path}) was not opened in the log (first mapped at line ${call.line}): installed ${m.readable ? (m.writable ? "read-write" : "read-only") : "write-only"}, inferred from the recorded results (line ${m.line}: ${m.reason})`,
+          );
+        }
       }
     }
     const expected = call.ret;
@@ -507,23 +693,40 @@ export function runReplay(
       }
     }
   }
+  if (undecidedFds.length > 0) {
+    note(
+      `${undecidedFds.length} mapping${undecidedFds.length === 1 ? "" : "s"} of fds the log never opened (first at line ${undecidedFds[0]}): installed read-only from their -y paths, as no recorded result depends on their open mode`,
+    );
+  }
 
   const layouts: LayoutCheck[] = [];
   for (const m of modelError === null ? (input.expectMaps ?? []) : []) {
     const pid = m.pid ?? firstPid;
     const p = procs.get(pid);
     if (p === undefined || p.mm === null) {
-      throw new Error(
-        `mmlab-bench: ${m.name}: pid ${pid} has no modelled mm in the log (pids: ${[...procs.keys()].join(", ")})`,
-      );
+      layouts.push({
+        pid,
+        file: m.name,
+        entries: m.entries.length,
+        compared: false,
+        matched: false,
+        firstDifference: null,
+        reason:
+          p === undefined
+            ? `pid ${pid} has no process in the replay (its calls were skipped)`
+            : `pid ${pid} exec'd an image whose layout is not given (--maps ${pid}=FILE)`,
+      });
+      continue;
     }
     const diff = compareLayouts(m.entries, mapsEntries(p.mm));
     layouts.push({
       pid,
       file: m.name,
       entries: m.entries.length,
+      compared: true,
       matched: diff === null,
       firstDifference: diff,
+      reason: null,
     });
   }
 
@@ -542,10 +745,15 @@ export function runReplay(
     notes,
     processes: order.map((p) => p.summary),
     layouts,
+    layoutsCompared: layouts.filter((l) => l.compared).length,
+    layoutsMatched: layouts.filter((l) => l.matched).length,
     virtualNs: sim.now,
     timings,
   };
 }
+
+/** include/uapi/asm-generic/fcntl.h. */
+const O_CLOEXEC = 0o2000000;
 
 type Op = Generator<Instruction, number, unknown>;
 /** One memory call as the body of a task. */
