@@ -295,7 +295,7 @@ export function renderReplay(json: ReplayJson, c: Colors): string {
     const text = `${r.layoutsMatched} of ${r.layoutsCompared} processes matched`;
     const uncompared = r.layouts.length - r.layoutsCompared;
     out.push(
-      `final layouts: ${all ? c.green(text) : c.red(text)}${uncompared > 0 ? ` (${uncompared} not compared)` : ""}`,
+      `final layouts: ${all ? c.green(text) : c.red(text)}${uncompared > 0 ? ` (${uncompared} of ${r.layouts.length} snapshots not compared)` : ""}`,
     );
   }
   for (const l of r.layouts) {

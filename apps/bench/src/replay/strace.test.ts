@@ -107,7 +107,7 @@ describe("parseStrace", () => {
     expect(log.pids).toEqual([2044, 2045, 2046, 2042]);
   });
 
-  it("decodes dup, dup2, dup3 and fcntl(F_DUPFD) as a second name for an open file", () => {
+  it("decodes dup, dup2, dup3 and fcntl(F_DUPFD) as a second name for an open file, with its FD_CLOEXEC", () => {
     const log = parseStrace(
       [
         "9  dup(3</etc/hostname>) = 4</etc/hostname>",
@@ -115,19 +115,25 @@ describe("parseStrace", () => {
         "9  dup3(3</etc/hostname>, 8, O_CLOEXEC) = 8</etc/hostname>",
         "9  fcntl(3</etc/hostname>, F_DUPFD_CLOEXEC, 10) = 10</etc/hostname>",
         "9  fcntl(3</etc/hostname>, F_GETFD) = 0x1 (flags FD_CLOEXEC)",
+        "9  fcntl(3</etc/hostname>, F_SETFD, FD_CLOEXEC) = 0",
+        "9  fcntl(4</etc/hostname>, F_SETFD, 0) = 0",
+        "9  fcntl(3</etc/hostname>, F_DUPFD, 12) = 12</etc/hostname>",
       ].join("\n"),
       "d.strace",
       9,
     );
     const ops = log.calls.map((c) => decodeCall(c));
-    expect(ops.slice(0, 4)).toEqual([
-      { kind: "dup", fd: 3 },
-      { kind: "dup", fd: 3 },
-      { kind: "dup", fd: 3 },
-      { kind: "dup", fd: 3 },
+    expect(ops).toEqual([
+      { kind: "dup", fd: 3, cloexec: false },
+      { kind: "dup", fd: 3, cloexec: false },
+      { kind: "dup", fd: 3, cloexec: true },
+      { kind: "dup", fd: 3, cloexec: true },
+      { kind: "other" },
+      { kind: "setfd", fd: 3, cloexec: true },
+      { kind: "setfd", fd: 4, cloexec: false },
+      { kind: "dup", fd: 3, cloexec: false },
     ]);
-    expect(ops[4]).toEqual({ kind: "other" });
-    expect(log.calls.map((c) => c.ret)).toEqual([4, 7, 8, 10, 1]);
+    expect(log.calls.map((c) => c.ret)).toEqual([4, 7, 8, 10, 1, 0, 0, 12]);
   });
 
   it("reads strace -r lines (a padded relative timestamp) and huge-page flags with <<", () => {
