@@ -56,8 +56,8 @@ export interface ReplayJson {
     machine: ReturnType<typeof machine>;
     trace: string;
     startMaps: string | null;
-    /** --maps PID=FILE: the layouts of processes right after their execve */
-    execMaps: { pid: number; file: string }[];
+    /** --maps PID=FILE: the layouts of processes right after their `execve`-th execve */
+    execMaps: { pid: number; execve: number; file: string }[];
     expectMaps: string[];
     time: "virtual (ns)";
   };
@@ -170,8 +170,13 @@ export function runReplayCommand(
   const { timings: _t, ...replay } = main;
   const ok =
     main.modelError === null && main.mismatched === 0 && main.layouts.every((l) => l.matched);
+  // the first process's first image: --maps FILE, or its first --maps PID=FILE
   const firstPid = parsed.firstPid;
-  const first = (input.execMaps ?? []).find((m) => m.pid === firstPid);
+  const first =
+    input.startMaps === undefined
+      ? (input.execMaps ?? []).find((m) => m.pid === firstPid)
+      : undefined;
+  const nth = new Map<number, number>([[firstPid, 1]]); // its first execve: the start maps
   return {
     json: {
       context: {
@@ -181,7 +186,11 @@ export function runReplayCommand(
         startMaps: input.startMaps?.name ?? first?.name ?? null,
         execMaps: (input.execMaps ?? [])
           .filter((m) => m !== first)
-          .map((m) => ({ pid: m.pid, file: m.name })),
+          .map((m) => {
+            const execve = (nth.get(m.pid) ?? 0) + 1; // its successful execves in the log
+            nth.set(m.pid, execve);
+            return { pid: m.pid, execve, file: m.name };
+          }),
         expectMaps: (input.expectMaps ?? []).map((m) => m.name),
         time: "virtual (ns)",
       },
@@ -259,8 +268,10 @@ export function renderReplay(json: ReplayJson, c: Colors): string {
     `${c.dim("model:")}   mm-core, ${r.generation} placement rules, munmap ${r.strategy}   ${c.dim("time:")} ${x.time}`,
     `${c.dim("start:")}   ${x.startMaps ?? "mm-core's default process layout (no --maps)"}`,
   ];
-  for (const m of x.execMaps)
-    out.push(`${c.dim("exec:")}    ${m.file} (pid ${m.pid} after its execve)`);
+  for (const m of x.execMaps) {
+    const which = m.execve === 1 ? "its execve" : `its execve #${m.execve}`;
+    out.push(`${c.dim("exec:")}    ${m.file} (pid ${m.pid} after ${which})`);
+  }
   out.push("");
   if (r.processes.length > 1) {
     out.push("processes:");

@@ -33,26 +33,24 @@ function replayFixture(name: string, children: Record<number, string> = {}): Rep
 }
 
 /**
- * A process tree's fixture: NAME.start.maps (the first process), NAME.PID.start.maps (a
- * child right after its execve), NAME.final.maps and NAME.PID.final.maps.
+ * A process tree's fixture: NAME.start.maps (the first process), NAME.PID[.K].start.maps (a
+ * process right after its (K-th) execve), NAME.final.maps and NAME.PID.final.maps.
  */
 function treeInput(name: string, { childStarts = true } = {}): ReplayInput {
-  const files = readdirSync(dir);
-  const pidsOf = (kind: string) =>
-    files
-      .map((f) => new RegExp(`^${name}\\.(\\d+)\\.${kind}\\.maps$`).exec(f))
+  const filesOf = (kind: string) =>
+    readdirSync(dir)
+      .map((f) => new RegExp(`^${name}\\.(\\d+)(?:\\.(\\d+))?\\.${kind}\\.maps$`).exec(f))
       .filter((m) => m !== null)
-      .map((m) => Number(m[1]));
+      .map((m) => ({ pid: Number(m[1]), k: Number(m[2] ?? 1), file: m[0] }))
+      .sort((a, b) => a.pid - b.pid || a.k - b.k);
   const maps = (f: string) => ({ entries: parseMaps(text(f)), name: f });
   return {
     trace: { text: text(`${name}.strace`), name: `${name}.strace` },
     startMaps: maps(`${name}.start.maps`),
-    execMaps: childStarts
-      ? pidsOf("start").map((pid) => ({ pid, ...maps(`${name}.${pid}.start.maps`) }))
-      : [],
+    execMaps: childStarts ? filesOf("start").map(({ pid, file }) => ({ pid, ...maps(file) })) : [],
     expectMaps: [
       { pid: null, ...maps(`${name}.final.maps`) },
-      ...pidsOf("final").map((pid) => ({ pid, ...maps(`${name}.${pid}.final.maps`) })),
+      ...filesOf("final").map(({ pid, file }) => ({ pid, ...maps(file) })),
     ],
   };
 }
@@ -164,6 +162,18 @@ describe("replaying the recorded fixtures against Linux 6.18", () => {
       [11140, "exec maps"],
       [11141, "exec maps"],
     ]);
+    expect([r.layoutsCompared, r.layoutsMatched]).toEqual([3, 3]);
+  });
+
+  it("gcc: a compiler driver (env execs gcc, which vforks cc1 and as after a PATH search)", () => {
+    const r = replayTree("gcc");
+    expectFaithful(r, 150);
+    expect(r.processes.map((p) => [p.pid, p.parent, p.origin, p.maps])).toEqual([
+      [27840, null, "exec maps", "gcc.27840.start.maps"],
+      [27849, 27840, "exec maps", "gcc.27849.start.maps"],
+      [27857, 27840, "exec maps", "gcc.27857.start.maps"],
+    ]);
+    expect(r.notes.filter((n) => n.includes("comes before its parent's vfork"))).toHaveLength(2);
     expect([r.layoutsCompared, r.layoutsMatched]).toEqual([3, 3]);
   });
 
@@ -293,10 +303,10 @@ describe("the replay engine", () => {
       throw new Error("expected a UsageError");
     };
     expect(refuse({ execMaps: [{ pid: 999, ...first }] })).toBe(
-      "--maps 999=c-spawn.start.maps: pid 999 has no successful execve in c-spawn.strace (the maps of a process right after its execve)",
+      "--maps 999=c-spawn.start.maps: 1 maps for pid 999, which has no successful execves in c-spawn.strace (one maps file per execve, in order)",
     );
     expect(refuse({ execMaps: [{ pid: 11022, ...first }] })).toBe(
-      "--maps: c-spawn.start.maps and 11022=c-spawn.start.maps both describe the first process (pid 11022)",
+      "--maps 11022=c-spawn.start.maps: 1 maps for pid 11022, which has no successful execves after its start maps in c-spawn.strace (one maps file per execve, in order)",
     );
     expect(
       refuse({
@@ -305,7 +315,9 @@ describe("the replay engine", () => {
           { pid: 11023, ...first },
         ],
       }),
-    ).toBe("--maps: pid 11023 is given twice (c-spawn.start.maps and c-spawn.start.maps)");
+    ).toBe(
+      "--maps 11023=c-spawn.start.maps: 2 maps for pid 11023, which has 1 successful execve in c-spawn.strace (one maps file per execve, in order)",
+    );
     expect(refuse({ expectMaps: [{ pid: 5, ...first }] })).toBe(
       "--expect-maps 5=c-spawn.start.maps: pid 5 is not in c-spawn.strace (pids: 11022, 11023, 11029, 11057)",
     );
@@ -415,7 +427,7 @@ describe("mmlab-bench replay", () => {
     expect(bad.code).toBe(2);
     expect(bad.out).toBe("");
     expect(bad.err).toMatch(
-      /^mmlab-bench: error: --maps: c-spawn.start.maps and 11022=c-spawn.start.maps both describe the first process \(pid 11022\)/,
+      /^mmlab-bench: error: --maps 11022=c-spawn.start.maps: 1 maps for pid 11022, which has no successful execves after its start maps in c-spawn.strace/,
     );
     const two = await runCli([...tree, "--maps", `${dir}c-mm.start.maps`]);
     expect(two.code).toBe(2);

@@ -63,8 +63,10 @@ export interface ReplayInput {
   /** /proc/PID/maps of the first process right after its execve (`--maps FILE`) */
   startMaps?: MapsInput;
   /**
-   * /proc/PID/maps of a process right after its first successful execve in the log
-   * (`--maps PID=FILE`): the child's calls after that execve run on this layout
+   * /proc/PID/maps of a process right after a successful execve in the log (`--maps
+   * PID=FILE`): its calls after that execve run on this layout. Given several times for one
+   * pid, they are its successive execves; the first process's first one is `startMaps` (if
+   * given), so its PID=FILE maps are the images it execs next (env, a shell's exec).
    */
   execMaps?: (MapsInput & { pid: number })[];
   /** final /proc/PID/maps per pid (the first process: pid null) */
@@ -206,8 +208,8 @@ interface Proc {
   summary: ProcessSummary;
   /** fd → what the model installed, to re-install in a fork child or a new image */
   fds: Map<number, FileInfo>;
-  /** it has exec'd an image in the log (a --maps PID=FILE applies to its first execve) */
-  execed: boolean;
+  /** how many of its --maps PID=FILE images it has taken (one per successful execve) */
+  images: number;
 }
 
 interface FileInfo {
@@ -295,26 +297,22 @@ function checkPids(
   firstPid: number,
 ): void {
   const trace = input.trace.name;
-  const execs = new Set<number>();
+  const execs = new Map<number, number>(); // successful execves per pid, the first one aside
   calls.forEach((c, i) => {
-    if (c.op.kind === "execve" && c.call.ret === 0 && i !== firstExec) execs.add(c.call.pid);
-  });
-  const seen = new Map<number, string>();
-  for (const m of input.execMaps ?? []) {
-    const other = seen.get(m.pid);
-    if (other !== undefined) {
-      throw new UsageError(`--maps: pid ${m.pid} is given twice (${other} and ${m.name})`);
+    if (c.op.kind === "execve" && c.call.ret === 0 && i !== firstExec) {
+      execs.set(c.call.pid, (execs.get(c.call.pid) ?? 0) + 1);
     }
-    seen.set(m.pid, m.name);
-    if (m.pid === firstPid) {
-      if (input.startMaps !== undefined) {
-        throw new UsageError(
-          `--maps: ${input.startMaps.name} and ${m.pid}=${m.name} both describe the first process (pid ${firstPid})`,
-        );
-      }
-    } else if (!execs.has(m.pid)) {
+  });
+  const given = new Map<number, number>();
+  for (const m of input.execMaps ?? []) {
+    const n = (given.get(m.pid) ?? 0) + 1;
+    given.set(m.pid, n);
+    const first = m.pid === firstPid && input.startMaps === undefined;
+    const room = (execs.get(m.pid) ?? 0) + (first ? 1 : 0);
+    if (n > room) {
+      const what = m.pid === firstPid ? " after its start maps" : "";
       throw new UsageError(
-        `--maps ${m.pid}=${m.name}: pid ${m.pid} has no successful execve in ${trace} (the maps of a process right after its execve)`,
+        `--maps ${m.pid}=${m.name}: ${n} maps for pid ${m.pid}, which has ${room === 0 ? "no" : room} successful execve${room === 1 ? "" : "s"}${what} in ${trace} (one maps file per execve, in order)`,
       );
     }
   }
@@ -438,7 +436,9 @@ export function runReplay(
     mm.loadLayout(entries, brk === undefined || brk < 0 ? {} : { startBrk: brk, brk });
     return mm;
   };
-  const execMaps = new Map((input.execMaps ?? []).map((m) => [m.pid, m]));
+  /** per pid, the images of its successive execves (--maps PID=FILE, in the given order) */
+  const images = new Map<number, MapsInput[]>();
+  for (const m of input.execMaps ?? []) images.set(m.pid, [...(images.get(m.pid) ?? []), m]);
 
   const procs = new Map<number, Proc>(); // by pid (tgid)
   const tgidOf = new Map<number, number>(); // tid → tgid
@@ -456,7 +456,7 @@ export function runReplay(
       sharesMm: false,
       summary: { pid, parent, threads: [pid], origin, maps, replayed: 0, skipped: 0 },
       fds: new Map(),
-      execed: false,
+      images: 0,
     };
     procs.set(pid, p);
     tgidOf.set(pid, pid);
@@ -464,7 +464,7 @@ export function runReplay(
     return p;
   };
 
-  const start = input.startMaps ?? execMaps.get(firstPid);
+  const start = input.startMaps ?? images.get(firstPid)?.[0];
   if (start !== undefined) {
     const p = addProc(
       firstPid,
@@ -473,10 +473,10 @@ export function runReplay(
       "start maps",
       start.name,
     );
-    p.execed = true;
+    if (input.startMaps === undefined) p.images = 1;
   } else {
     const mm = new Process(sim, { ...mmOpts, comm: "replay", pid: firstPid }).mm;
-    addProc(firstPid, null, mm, "default layout").execed = true;
+    addProc(firstPid, null, mm, "default layout");
     note(
       "no --maps: the replay starts from mm-core's default process layout (a 132 KiB stack, the break at 0x555555559000), not the program's; pass the maps the program had right after execve",
     );
@@ -550,9 +550,9 @@ export function runReplay(
       if (i !== firstExec && call.ret === 0) {
         // exec gives the process a new mm (exec_mmap()); a vfork parent keeps its own, and
         // the fds without FD_CLOEXEC stay open in the new image.
-        const given = proc.execed ? undefined : execMaps.get(proc.pid);
+        const given = images.get(proc.pid)?.[proc.images];
         const newMm = given === undefined ? null : loadImage(call.pid, i, given.entries);
-        proc.execed = true;
+        if (given !== undefined) proc.images++;
         proc.mm = newMm;
         proc.sharesMm = false;
         proc.summary.origin = newMm === null ? "unknown image" : "exec maps";
