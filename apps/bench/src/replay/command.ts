@@ -236,8 +236,8 @@ function originText(p: ProcessSummary): string {
       return `${by}start maps ${p.maps}`;
     case "default layout":
       return `${by}mm-core's default layout`;
-    case "fork copy":
-      return `${by}a copy of its parent's mm`;
+    case "fork":
+      return `${by}dup_mmap() of its parent's mm`;
     case "shared":
       return `${by}shares its parent's mm (vfork)`;
     case "exec maps":
@@ -249,7 +249,8 @@ function originText(p: ProcessSummary): string {
 
 function processCounts(p: ProcessSummary): string {
   const threads = p.threads.length > 1 ? `${p.threads.length - 1} threads, ` : "";
-  return `${threads}${group(p.replayed)} calls replayed${p.skipped > 0 ? `, ${group(p.skipped)} skipped` : ""}`;
+  const calls = `${group(p.replayed)} call${p.replayed === 1 ? "" : "s"} replayed`;
+  return `${threads}${calls}${p.skipped > 0 ? `, ${group(p.skipped)} skipped` : ""}`;
 }
 
 function entryText(e: MapsEntry | null): string {

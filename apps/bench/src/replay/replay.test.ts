@@ -101,13 +101,35 @@ describe("replaying the recorded fixtures against Linux 6.18", () => {
     expectFaithful(r, 20);
     expect(r.processes.map((p) => [p.pid, p.origin])).toEqual([
       [1904, "start maps"],
-      [1905, "fork copy"],
+      [1905, "fork"],
     ]);
     expect(r.processes[1]?.replayed).toBe(4);
     expect(r.layouts.map((l) => [l.pid, l.matched])).toEqual([
       [1904, true],
       [1905, true],
     ]);
+  });
+
+  it("c-fork-file: the fork child's mm is dup_mmap()'s, its fds the same open files", () => {
+    const r = replayTree("c-fork-file");
+    expectFaithful(r, 15);
+    expect(r.processes.map((p) => [p.pid, p.parent, p.origin, p.replayed])).toEqual([
+      [6732, null, "start maps", 18],
+      [6740, 6732, "fork", 1],
+    ]);
+    // the child maps the file right after the mapping it inherited, through the fd it
+    // inherited: one struct file, so the kernel merged them (a copy of the layout would not)
+    const child = treeInput("c-fork-file").expectMaps?.find((m) => m.pid === 6740);
+    expect(
+      child?.entries
+        .filter((e) => e.path === "/tmp/mmlab-fork-file.dat")
+        .map((e) => [e.start.toString(16), e.end.toString(16)]),
+    ).toEqual([["7ffff7fb8000", "7ffff7fbe000"]]);
+    expect([r.layoutsCompared, r.layoutsMatched]).toEqual([2, 2]);
+    // sysFork ran as a task of the forking tid and held the parent's mmap_sem for write
+    const fork = r.timings.find((t) => t.name === "clone");
+    expect(fork).toMatchObject({ pid: 6732, line: 25 });
+    expect(fork?.exclusiveNs).toBeGreaterThan(0);
   });
 
   it("c-spawn: fork, vfork and posix_spawnp children replayed on their own layouts after execve", () => {
@@ -120,7 +142,8 @@ describe("replaying the recorded fixtures against Linux 6.18", () => {
       [11057, 11022, "exec maps", "c-spawn.11057.start.maps"],
     ]);
     // the fork child's munmap and mmap before its execve, then its new image's 16 calls
-    expect(r.processes.map((p) => p.replayed)).toEqual([20, 18, 16, 16]);
+    // the parent's fork counts as one of its calls (vfork and clone3 share its mm: they do not)
+    expect(r.processes.map((p) => p.replayed)).toEqual([21, 18, 16, 16]);
     expect([r.layoutsCompared, r.layoutsMatched, r.layouts.length]).toEqual([4, 4, 4]);
   });
 
@@ -140,7 +163,7 @@ describe("replaying the recorded fixtures against Linux 6.18", () => {
     const r = replayTree("c-spawn", { childStarts: false });
     expect(r.mismatched).toBe(0);
     expect(r.processes.map((p) => [p.pid, p.origin, p.replayed, p.skipped])).toEqual([
-      [11022, "start maps", 20, 0],
+      [11022, "start maps", 21, 0],
       [11023, "unknown image", 2, 16],
       [11029, "unknown image", 0, 16],
       [11057, "unknown image", 0, 16],
@@ -283,7 +306,7 @@ describe("the replay engine", () => {
     };
     const r = runReplay(i, parseReplay(i), { mmapMinAddr: MIN_ADDR });
     expect(r.mismatches).toEqual([]);
-    expect(r.replayed).toBe(2);
+    expect(r.replayed).toBe(3); // the fork and the two mmaps
     expect(r.notes.join("\n")).not.toMatch(/fd 4/); // inherited, not re-installed
     expect(r.notes).toContain(
       "1 mapping of fds the log never opened (first at line 8): installed read-only from their -y paths, as no recorded result depends on their open mode",

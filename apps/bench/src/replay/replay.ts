@@ -11,7 +11,10 @@
  *   first execve's process  ← loadLayout(start maps)   (or mm-core's default Process)
  *   clone(CLONE_VM|THREAD)  → the same mm, a new tid
  *   vfork / CLONE_VM alone  → a process of its own that shares the parent's mm until it execs
- *   fork / clone w/o VM     → a new mm: copyMm() of the parent's (fork.ts)
+ *   fork / clone w/o VM     → a new mm: sysFork() (dup_mm / dup_mmap) of the parent's, as a
+ *                             task of the forking tid; the child's calls are checked as its
+ *                             parent's are
+ *   exit of an mm's last user at execve → exitMmap() of the old mm
  *   later execve            → the layout of --maps PID=FILE (its maps right after execve),
  *                             else an unknown image whose calls are skipped
  *   openat / close / dup    → the process's fd table (path from -y, dev/ino from the maps
@@ -24,6 +27,7 @@
  */
 
 import {
+  exitMmap,
   FileRegistry,
   type KernelGeneration,
   MmStruct,
@@ -31,6 +35,7 @@ import {
   munmapStrategy,
   Process,
   sysBrk,
+  sysFork,
   sysMadvise,
   sysMlock,
   sysMmap,
@@ -39,10 +44,10 @@ import {
   sysMunlock,
   sysMunmap,
 } from "@mmlab/mm-core";
+import { PhysMem } from "@mmlab/page-table";
 import type { Instruction } from "@mmlab/sched";
 import { Sim } from "@mmlab/sched";
 import { UsageError } from "../params.js";
-import { copyMm, FORK_ORIGIN } from "./fork.js";
 import { compareLayouts, type LayoutDiff, type MapsEntry } from "./maps.js";
 import { inferOpenMode } from "./open-mode.js";
 import { parseStrace, type StraceLog } from "./strace.js";
@@ -110,11 +115,11 @@ export interface ProcessSummary {
   threads: number[];
   /**
    * how its current mm came to be: the first process's start maps (or mm-core's default
-   * layout), a fork copy of its parent's, its parent's shared with it (vfork / CLONE_VM
+   * layout), dup_mmap() of its parent's (fork), its parent's shared with it (vfork / CLONE_VM
    * without CLONE_THREAD, until it execs), the maps given for it after its execve, or an
    * unknown image (it exec'd and no maps were given: its later calls are skipped)
    */
-  origin: "start maps" | "default layout" | "fork copy" | "shared" | "exec maps" | "unknown image";
+  origin: "start maps" | "default layout" | "fork" | "shared" | "exec maps" | "unknown image";
   /** the maps file its current image was loaded from, if any */
   maps: string | null;
   replayed: number;
@@ -369,7 +374,9 @@ export function runReplay(
   const mmOpts = {
     generation,
     munmap: strategy,
-    files: new FileRegistry(), // one system: the processes share the inodes
+    // one system: the processes share the inodes and the frames (fork shares pages)
+    files: new FileRegistry(),
+    phys: new PhysMem(),
     ...(opts.mmapMinAddr === undefined ? {} : { mmapMinAddr: opts.mmapMinAddr }),
   };
   const notes: string[] = [];
@@ -492,17 +499,66 @@ export function runReplay(
   /** fds mapped without an open in the log whose mode no recorded result decides */
   const undecidedFds: number[] = [];
 
+  /**
+   * Runs `body` as a task of tid `pid` until the simulation is idle, with its mmap_sem holds
+   * timed; null when mm-core threw (a path it does not model: the task died inside it, maybe
+   * holding mmap_sem, so nothing after it can run).
+   */
+  const runTask = (
+    pid: number,
+    name: string,
+    mm: MmStruct,
+    body: () => Generator<Instruction, unknown, unknown>,
+  ): { result: unknown } | null => {
+    const { call } = calls[i] as DecodedCall;
+    const callAt = sim.now;
+    const task = sim.spawn(name, body, { pid });
+    try {
+      sim.run();
+    } catch (err) {
+      modelError = {
+        line: call.line,
+        pid,
+        call: call.text,
+        message: err instanceof Error ? err.message : String(err),
+      };
+      return null;
+    }
+    timings.push(timingOf(mm, pid, call.line, name, callAt, sim.now));
+    return { result: task.result };
+  };
+  /** One replayed call: the kernel's return value against the model's. */
+  const check = (call: DecodedCall["call"], proc: Proc, expected: number, actual: number) => {
+    replayed++;
+    proc.summary.replayed++;
+    if (!proc.summary.threads.includes(call.pid)) proc.summary.threads.push(call.pid);
+    if (actual === expected) {
+      matched++;
+      return;
+    }
+    mismatched++;
+    if (mismatches.length < keep) {
+      mismatches.push({
+        line: call.line,
+        pid: call.pid,
+        call: call.text,
+        expected,
+        actual,
+        expectedText: retText(expected),
+        actualText: retText(actual),
+      });
+    }
+  };
+
   // A process sharing its parent's mm (vfork) keeps its fd changes to itself: mm-core's fd
   // table belongs to the mm, and the parent's must stay as it was.
   const install = (p: Proc, fd: number, info: FileInfo) => {
     if (!p.sharesMm) p.mm?.installFile(fd, info);
     p.fds.set(fd, info);
   };
-  const inherit = (to: Proc, from: Map<number, FileInfo>) => {
-    for (const [fd, info] of from) install(to, fd, info);
-  };
 
-  for (let i = 0; i < calls.length; i++) {
+  let i = 0;
+  for (; i < calls.length; i++) {
     const { call, op } = calls[i] as DecodedCall;
     if (i < firstExec) {
       skip(call.name);
@@ -528,21 +584,20 @@ export function runReplay(
         // vfork / posix_spawn: the mm is shared only until the child execs
         const c = addProc(child, proc.pid, mm, "shared", proc.summary.maps);
         c.sharesMm = true;
-        inherit(c, proc.fds);
+        c.fds = new Map(proc.fds);
+      } else if (mm === null) {
+        addProc(child, proc.pid, null, "unknown image").fds = new Map(proc.fds);
       } else {
-        const childMm = mm === null ? null : copyMm(sim, mm, mmOpts);
-        const c = addProc(
-          child,
-          proc.pid,
-          childMm,
-          childMm === null ? "unknown image" : FORK_ORIGIN,
+        // copy_mm() without CLONE_VM: dup_mm() copies the fd table too (the same open files)
+        const forked = runTask(call.pid, call.name, mm, () => sysFork(mm));
+        if (forked === null) break;
+        const childMm = forked.result instanceof MmStruct ? forked.result : null;
+        check(call, proc, child, childMm === null ? (forked.result as number) : child);
+        const c = addProc(child, proc.pid, childMm, childMm === null ? "unknown image" : "fork");
+        c.fds = new Map(proc.fds);
+        note(
+          `${call.name}: the child's mm is mm-core's dup_mmap() of its parent's (sysFork(), a task of the forking tid; counted as a replayed call that matches when the model, like the kernel, creates the child)`,
         );
-        inherit(c, proc.fds);
-        if (childMm !== null) {
-          note(
-            "fork: mm-core has no dup_mmap(), so a child starts from loadLayout() of the model's copy of its parent's layout (VMAs, brk, the fd table; no pages)",
-          );
-        }
       }
       continue;
     }
@@ -550,6 +605,11 @@ export function runReplay(
       if (i !== firstExec && call.ret === 0) {
         // exec gives the process a new mm (exec_mmap()); a vfork parent keeps its own, and
         // the fds without FD_CLOEXEC stay open in the new image.
+        const old = proc.mm;
+        if (old !== null && !proc.sharesMm) {
+          // exec_mmap() -> mmput(): the process was its old mm's last user
+          if (runTask(call.pid, "exit_mmap", old, () => exitMmap(old)) === null) break;
+        }
         const given = images.get(proc.pid)?.[proc.images];
         const newMm = given === undefined ? null : loadImage(call.pid, i, given.entries);
         if (given !== undefined) proc.images++;
@@ -655,43 +715,9 @@ export function runReplay(
         }
       }
     }
-    const expected = call.ret;
-    const callAt = sim.now;
-    const task = sim.spawn(`${call.name}`, () => runOp(mm, op), { pid: call.pid });
-    try {
-      sim.run();
-    } catch (err) {
-      // mm-core refused the call (a path it does not model): the task died inside it,
-      // maybe holding mmap_sem, so nothing after it can run.
-      modelError = {
-        line: call.line,
-        pid: call.pid,
-        call: call.text,
-        message: err instanceof Error ? err.message : String(err),
-      };
-      break;
-    }
-    const actual = task.result as number;
-    replayed++;
-    proc.summary.replayed++;
-    if (!proc.summary.threads.includes(call.pid)) proc.summary.threads.push(call.pid);
-    timings.push(timingOf(mm, call.pid, call.line, call.name, callAt, sim.now));
-    if (actual === expected) {
-      matched++;
-    } else {
-      mismatched++;
-      if (mismatches.length < keep) {
-        mismatches.push({
-          line: call.line,
-          pid: call.pid,
-          call: call.text,
-          expected,
-          actual,
-          expectedText: retText(expected),
-          actualText: retText(actual),
-        });
-      }
-    }
+    const ran = runTask(call.pid, call.name, mm, () => runOp(mm, op));
+    if (ran === null) break;
+    check(call, proc, call.ret, ran.result as number);
   }
   if (undecidedFds.length > 0) {
     note(
