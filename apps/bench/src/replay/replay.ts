@@ -552,9 +552,28 @@ export function runReplay(
 
   // A process sharing its parent's mm (vfork) keeps its fd changes to itself: mm-core's fd
   // table belongs to the mm, and the parent's must stay as it was.
+  const fdsSeen = new Set<number>();
   const install = (p: Proc, fd: number, info: FileInfo) => {
     if (!p.sharesMm) p.mm?.installFile(fd, info);
     p.fds.set(fd, info);
+    fdsSeen.add(fd);
+  };
+  /**
+   * The fd table of a new image: the same open files as before the execve (a fork child's
+   * are its parent's, dup_fd(); a vfork child's its parent's at the clone), less the ones the
+   * process closed and the FD_CLOEXEC ones; a name the process re-pointed is installed anew.
+   */
+  const carryFds = (to: MmStruct, from: MmStruct | null, fds: Map<number, FileInfo>) => {
+    if (from !== null) to.fdTable.copyFrom(from.fdTable);
+    for (const fd of fdsSeen) {
+      const info = fds.get(fd);
+      const f = to.fileOf(fd);
+      if (info === undefined) {
+        if (f !== null) to.closeFd(fd);
+      } else if (f === null || f.path !== info.path) {
+        to.installFile(fd, info);
+      }
+    }
   };
 
   let i = 0;
@@ -617,10 +636,8 @@ export function runReplay(
         proc.sharesMm = false;
         proc.summary.origin = newMm === null ? "unknown image" : "exec maps";
         proc.summary.maps = given?.name ?? null;
-        for (const [fd, info] of [...proc.fds]) {
-          if (info.cloexec) proc.fds.delete(fd);
-          else newMm?.installFile(fd, info);
-        }
+        for (const [fd, info] of [...proc.fds]) if (info.cloexec) proc.fds.delete(fd);
+        if (newMm !== null) carryFds(newMm, old, proc.fds);
         note(
           newMm === null
             ? `pid ${call.pid} execs ${op.path} (line ${call.line}): its new image's layout is not given (--maps ${call.pid}=FILE), its later calls are skipped`
@@ -654,6 +671,7 @@ export function runReplay(
           mm?.dupFd(op.fd, call.ret);
         }
         proc.fds.set(call.ret, { ...info, cloexec: op.cloexec });
+        fdsSeen.add(call.ret);
       }
       continue;
     }
