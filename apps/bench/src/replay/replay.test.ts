@@ -200,6 +200,32 @@ describe("replaying the recorded fixtures against Linux 6.18", () => {
     expect([r.layoutsCompared, r.layoutsMatched]).toEqual([3, 3]);
   });
 
+  it("sh-pipe seen through -e trace=%memory: children without clone lines start on their maps", () => {
+    // the lines `strace -e trace=%memory` would have printed: no openat, clone or execve
+    const memory =
+      /^\d+\s+(?:<\.\.\. )?(?:mmap|munmap|mprotect|mremap|brk|madvise)(?:\(| resumed>)|^\d+\s+\+\+\+ /;
+    const i = treeInput("sh-pipe");
+    i.trace.text = i.trace.text
+      .split("\n")
+      .filter((l) => memory.test(l))
+      .join("\n");
+    const r = runReplay(i, parseReplay(i), {
+      mmapMinAddr: MIN_ADDR,
+      generation: knownGenerations()[0],
+    });
+    expectFaithful(r, 80);
+    expect(r.fdCalls).toBe(0);
+    expect(r.processes.map((p) => [p.pid, p.parent, p.origin, p.replayed])).toEqual([
+      [11139, null, "start maps", 15],
+      [11140, null, "exec maps", 39],
+      [11141, null, "exec maps", 28],
+    ]);
+    expect(r.notes).toContain(
+      "pid 11141 appears without a clone/fork before it: replayed from its first line (17) on sh-pipe.11141.start.maps",
+    );
+    expect([r.layoutsCompared, r.layoutsMatched]).toEqual([3, 3]);
+  });
+
   it("c-memonly: a %memory-only log, the fds' open modes inferred from the results", () => {
     const r = replayTree("c-memonly");
     expectFaithful(r, 20);

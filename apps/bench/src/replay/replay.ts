@@ -308,11 +308,17 @@ function checkPids(
       execs.set(c.call.pid, (execs.get(c.call.pid) ?? 0) + 1);
     }
   });
+  // a pid no clone creates (the first process, or one of a log without clone lines) can be
+  // given its layout at its first line, too
+  const created = new Set(calls.filter((c) => c.op.kind === "clone").map((c) => c.call.ret));
   const given = new Map<number, number>();
   for (const m of input.execMaps ?? []) {
     const n = (given.get(m.pid) ?? 0) + 1;
     given.set(m.pid, n);
-    const first = m.pid === firstPid && input.startMaps === undefined;
+    const first =
+      m.pid === firstPid
+        ? input.startMaps === undefined
+        : log.pids.includes(m.pid) && !created.has(m.pid);
     const room = (execs.get(m.pid) ?? 0) + (first ? 1 : 0);
     if (n > room) {
       const what = m.pid === firstPid ? " after its start maps" : "";
@@ -584,11 +590,29 @@ export function runReplay(
       note("calls before the first execve belong to the tracer's child before exec: skipped");
       continue;
     }
-    const tgid = tgidOf.get(call.pid);
+    let tgid = tgidOf.get(call.pid);
+    const orphanImage = tgid === undefined ? images.get(call.pid)?.[0] : undefined;
+    if (orphanImage !== undefined) {
+      // A pid the log never saw created (a log with the memory calls only, -e trace=%memory,
+      // has no clone or execve lines) whose layout is given: it starts there.
+      addProc(
+        call.pid,
+        null,
+        loadImage(call.pid, i - 1, orphanImage.entries),
+        "exec maps",
+        orphanImage.name,
+      ).images = 1;
+      tgid = call.pid;
+      note(
+        `pid ${call.pid} appears without a clone/fork before it: replayed from its first line (${call.startLine}) on ${orphanImage.name}`,
+      );
+    }
     if (tgid === undefined) {
       // A pid the log never saw created (strace -p attached late, or lines lost).
       skip(call.name);
-      note(`pid ${call.pid} appears without a clone/fork before it: its calls are skipped`);
+      note(
+        `pid ${call.pid} appears without a clone/fork before it: its calls are skipped (give its layout at its first line with --maps ${call.pid}=FILE)`,
+      );
       continue;
     }
     const proc = procs.get(tgid) as Proc;
