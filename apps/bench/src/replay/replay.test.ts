@@ -352,10 +352,10 @@ describe("the replay engine", () => {
       throw new Error("expected a UsageError");
     };
     expect(refuse({ execMaps: [{ pid: 999, ...first }] })).toBe(
-      "--maps 999=c-spawn.start.maps: 1 maps for pid 999, which has no successful execves in c-spawn.strace (one maps file per execve, in order)",
+      "--maps 999=c-spawn.start.maps: 1 maps file for pid 999, which has no images in c-spawn.strace to start (its successful execves; one maps file per image, in order)",
     );
     expect(refuse({ execMaps: [{ pid: 11022, ...first }] })).toBe(
-      "--maps 11022=c-spawn.start.maps: 1 maps for pid 11022, which has no successful execves after its start maps in c-spawn.strace (one maps file per execve, in order)",
+      "--maps 11022=c-spawn.start.maps: 1 maps file for pid 11022, which has no images in c-spawn.strace to start (its successful execves after the first (--maps c-spawn.start.maps); one maps file per image, in order)",
     );
     expect(
       refuse({
@@ -365,7 +365,7 @@ describe("the replay engine", () => {
         ],
       }),
     ).toBe(
-      "--maps 11023=c-spawn.start.maps: 2 maps for pid 11023, which has 1 successful execve in c-spawn.strace (one maps file per execve, in order)",
+      "--maps 11023=c-spawn.start.maps: 2 maps files for pid 11023, which has 1 image in c-spawn.strace to start (its successful execves; one maps file per image, in order)",
     );
     expect(refuse({ expectMaps: [{ pid: 5, ...first }] })).toBe(
       "--expect-maps 5=c-spawn.start.maps: pid 5 is not in c-spawn.strace (pids: 11022, 11023, 11029, 11057)",
@@ -476,7 +476,7 @@ describe("mmlab-bench replay", () => {
     expect(bad.code).toBe(2);
     expect(bad.out).toBe("");
     expect(bad.err).toMatch(
-      /^mmlab-bench: error: --maps 11022=c-spawn.start.maps: 1 maps for pid 11022, which has no successful execves after its start maps in c-spawn.strace/,
+      /^mmlab-bench: error: --maps 11022=c-spawn.start.maps: 1 maps file for pid 11022, which has no images in c-spawn.strace to start/,
     );
     const two = await runCli([...tree, "--maps", `${dir}c-mm.start.maps`]);
     expect(two.code).toBe(2);

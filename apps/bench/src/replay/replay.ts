@@ -275,11 +275,11 @@ function attributeChildren(calls: DecodedCall[]): { calls: DecodedCall[]; moved:
     const child = c.call.ret;
     if (c.op.kind !== "clone" || child === null || child <= 0) continue;
     const at = out.indexOf(c);
-    const first = out.findIndex((d) => d.call.pid === child);
+    // the child's first call, started after the clone did (an earlier process may have had
+    // the same pid)
+    const first = out.findIndex((d) => d.call.pid === child && d.call.startLine > c.call.startLine);
     if (first < 0 || first > at) continue;
     const f = out[first] as DecodedCall;
-    // a line of that pid from before the clone started is another process (pid reuse)
-    if (f.call.startLine < c.call.startLine) continue;
     out.splice(at, 1);
     out.splice(first, 0, c);
     moved.push({
@@ -321,9 +321,14 @@ function checkPids(
         : log.pids.includes(m.pid) && !created.has(m.pid);
     const room = (execs.get(m.pid) ?? 0) + (first ? 1 : 0);
     if (n > room) {
-      const what = m.pid === firstPid ? " after its start maps" : "";
+      const images =
+        m.pid !== firstPid
+          ? `its successful execves${first ? " and its first line (no clone creates it)" : ""}`
+          : input.startMaps === undefined
+            ? "its first image and its later successful execves"
+            : `its successful execves after the first (--maps ${input.startMaps.name})`;
       throw new UsageError(
-        `--maps ${m.pid}=${m.name}: ${n} maps for pid ${m.pid}, which has ${room === 0 ? "no" : room} successful execve${room === 1 ? "" : "s"}${what} in ${trace} (one maps file per execve, in order)`,
+        `--maps ${m.pid}=${m.name}: ${n} maps file${n === 1 ? "" : "s"} for pid ${m.pid}, which has ${room === 0 ? "no" : room} image${room === 1 ? "" : "s"} in ${trace} to start (${images}; one maps file per image, in order)`,
       );
     }
   }
