@@ -309,6 +309,27 @@ describe("the replay engine", () => {
     expect(r.layouts[0]?.firstDifference).toBeNull();
   });
 
+  it("moves a clone up to its child's first line only, not to an earlier process of that pid", () => {
+    const parsed = parseReplay({
+      trace: {
+        name: "r.strace",
+        text: [
+          '10  execve("/bin/a", ["a"], 0x7fffffffe460 /* 1 var */) = 0',
+          "10  clone(child_stack=NULL, flags=SIGCHLD) = 11",
+          "11  exit_group(0)                     = ?",
+          "11  +++ exited with 0 +++",
+          "10  vfork( <unfinished ...>",
+          '11  execve("/nope", ["b"], 0x7fffffffe548 /* 1 var */) = -1 ENOENT (No such file or directory)',
+          "10  <... vfork resumed>)              = 11",
+        ].join("\n"),
+      },
+    });
+    expect(parsed.movedClones).toEqual([
+      { line: 7, parent: 10, child: 11, name: "vfork", childLine: 6 },
+    ]);
+    expect(parsed.calls.map((c) => c.call.line)).toEqual([1, 2, 3, 7, 6]);
+  });
+
   it("an exec'd image keeps the fds without FD_CLOEXEC, in their open mode", () => {
     const maps = (f: string) => ({ entries: parseMaps(text(f)), name: f });
     const i: ReplayInput = {
