@@ -309,6 +309,22 @@ describe("the replay engine", () => {
     expect(r.layouts[0]?.firstDifference).toBeNull();
   });
 
+  it("c-fork as strace -f prints it to a terminal: the first process unprefixed (pid 0)", () => {
+    const i = treeInput("c-fork");
+    i.trace.text = i.trace.text.replace(/^1904 {2}/gm, "").replace(/^1905 {2}/gm, "[pid 1905] ");
+    i.expectMaps = i.expectMaps?.map((m) => (m.pid === null ? m : { ...m, pid: 1905 }));
+    const r = runReplay(i, parseReplay(i), {
+      mmapMinAddr: MIN_ADDR,
+      generation: knownGenerations()[0],
+    });
+    expectFaithful(r, 20);
+    expect(r.processes.map((p) => [p.pid, p.parent, p.origin])).toEqual([
+      [0, null, "start maps"],
+      [1905, 0, "fork"],
+    ]);
+    expect(new Set(r.timings.map((t) => t.pid))).toEqual(new Set([0, 1905]));
+  });
+
   it("moves a clone up to its child's first line only, not to an earlier process of that pid", () => {
     const parsed = parseReplay({
       trace: {

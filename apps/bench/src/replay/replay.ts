@@ -510,6 +510,15 @@ export function runReplay(
   /** fds mapped without an open in the log whose mode no recorded result decides */
   const undecidedFds: number[] = [];
 
+  // Lines without a pid (strace without -f, or the first process of strace -f writing to a
+  // terminal) are pid 0 in the log; their task gets a pid no line has.
+  const unknownPid = Math.max(0, ...parsed.log.pids) + 1;
+  const taskPid = (pid: number) => (pid > 0 ? pid : unknownPid);
+  if (parsed.log.pids.includes(0)) {
+    note(
+      "lines without a pid (strace without -f, or the first process of strace -f writing to a terminal) are pid 0",
+    );
+  }
   /**
    * Runs `body` as a task of tid `pid` until the simulation is idle, with its mmap_sem holds
    * timed; null when mm-core threw (a path it does not model: the task died inside it, maybe
@@ -523,7 +532,7 @@ export function runReplay(
   ): { result: unknown } | null => {
     const { call } = calls[i] as DecodedCall;
     const callAt = sim.now;
-    const task = sim.spawn(name, body, { pid });
+    const task = sim.spawn(name, body, { pid: taskPid(pid) });
     try {
       sim.run();
     } catch (err) {
@@ -535,7 +544,8 @@ export function runReplay(
       };
       return null;
     }
-    timings.push(timingOf(mm, pid, call.line, name, callAt, sim.now));
+    const t = timingOf(mm, taskPid(pid), call.line, name, callAt, sim.now);
+    timings.push({ ...t, pid });
     return { result: task.result };
   };
   /** One replayed call: the kernel's return value against the model's. */
