@@ -444,14 +444,15 @@ export function runReplay(
       `pid ${m.child}'s first line (${m.childLine}) comes before its parent's ${m.name} returned it (line ${m.line}): the ${m.name} is replayed just before it`,
     );
   }
-  /** A process's layout right after an execve at index `at`: start_brk from its first brk(NULL). */
+  /**
+   * A process's layout right after an execve at index `at`; start_brk from its first brk when
+   * that is ld.so's brk(NULL) (it reads the break exec set).
+   */
   const loadImage = (pid: number, at: number, entries: readonly MapsEntry[]): MmStruct => {
     const mm = new MmStruct(sim, mmOpts);
-    const b = calls.find(
-      (c, i) => i > at && c.call.pid === pid && c.op.kind === "brk" && c.op.addr === 0,
-    );
-    const brk = b?.call.ret ?? undefined;
-    mm.loadLayout(entries, brk === undefined || brk < 0 ? {} : { startBrk: brk, brk });
+    const b = calls.find((c, i) => i > at && c.call.pid === pid && c.op.kind === "brk");
+    const brk = b?.op.kind === "brk" && b.op.addr === 0 ? (b.call.ret ?? -1) : -1;
+    mm.loadLayout(entries, brk < 0 ? {} : { startBrk: brk, brk });
     return mm;
   };
   /** per pid, the images of its successive execves (--maps PID=FILE, in the given order) */
