@@ -14,9 +14,9 @@
  *   fork / clone w/o VM     → a new mm: sysFork() (dup_mm / dup_mmap) of the parent's, as a
  *                             task of the forking tid; the child's calls are checked as its
  *                             parent's are
- *   exit of an mm's last user at execve → exitMmap() of the old mm
  *   later execve            → the layout of --maps PID=FILE (its maps right after execve),
- *                             else an unknown image whose calls are skipped
+ *                             else an unknown image whose calls are skipped; the old mm,
+ *                             unless a vfork parent's, goes through exitMmap()
  *   openat / close / dup    → the process's fd table (path from -y, dev/ino from the maps
  *                             files; an fd the log never opened: mode inferred, open-mode.ts)
  *   mmap munmap mprotect mremap brk madvise mlock munlock → a task per call, ret checked
