@@ -144,6 +144,8 @@ describe("replaying the recorded fixtures against Linux 6.18", () => {
     // the fork child's munmap and mmap before its execve, then its new image's 16 calls
     // the parent's fork counts as one of its calls (vfork and clone3 share its mm: they do not)
     expect(r.processes.map((p) => p.replayed)).toEqual([21, 18, 16, 16]);
+    // exec tears down the fork child's own mm (exit_mmap); a vfork child's is its parent's
+    expect(r.timings.filter((t) => t.name === "exit_mmap").map((t) => t.pid)).toEqual([11023]);
     expect([r.layoutsCompared, r.layoutsMatched, r.layouts.length]).toEqual([4, 4, 4]);
   });
 
