@@ -665,8 +665,9 @@ export function runReplay(
         // exec gives the process a new mm (exec_mmap()); a vfork parent keeps its own, and
         // the fds without FD_CLOEXEC stay open in the new image.
         const old = proc.mm;
-        if (old !== null && !proc.sharesMm) {
-          // exec_mmap() -> mmput(): the process was its old mm's last user
+        if (old !== null && !order.some((p) => p !== proc && p.mm === old)) {
+          // exec_mmap() -> mmput(): the process was its old mm's last user (not so for a
+          // vfork child, nor for a parent whose CLONE_VM child still runs on it)
           if (runTask(call.pid, "exit_mmap", old, () => exitMmap(old)) === null) break;
         }
         const given = images.get(proc.pid)?.[proc.images];
