@@ -49,6 +49,17 @@ export interface CostModel {
   readonly pteProtect: number;
   /** access_remote_vm() body of proc_pid_cmdline_read (GUP one page, copy). */
   readonly cmdlineRead: number;
+  /**
+   * fork: copy_one_pte(), per present PTE copied (read, write-protect the parent's, get_page +
+   * page_dup_rmap, set the child's, rss). Optional; absent, fork charges `pteZap` (the same
+   * kind of per-entry work: one PTE, two struct-page atomics, rss). Not calibrated.
+   */
+  readonly pteCopy?: number;
+  /**
+   * fork: dup_mmap()'s per-VMA work (vm_area_dup, anon_vma_fork, linking into the child).
+   * Optional; absent, fork charges `vmaSplit` (allocate, copy and link one VMA). Not calibrated.
+   */
+  readonly vmaDup?: number;
 }
 
 /** Pages of a full 320 GiB mapping with every 4 KiB page mapped. */

@@ -21,6 +21,7 @@ import {
   vmFlagsHas,
 } from "@mmlab/vma-tree";
 import { charge, type Op } from "./charge.js";
+import { doWpPage } from "./cow.js";
 import { EFAULT, ENOMEM, EPERM } from "./errno.js";
 import type { MappedFile } from "./file.js";
 import { isRegularFile } from "./file.js";
@@ -28,6 +29,7 @@ import { PAGE_SIZE } from "./layout.js";
 import type { MmStruct } from "./mm-struct.js";
 import { mayExpandVm, securityVmEnoughMemoryMm } from "./mmap.js";
 import { vmStatAccount } from "./munmap.js";
+import { clearUserHighpage } from "./page-contents.js";
 import { populateVmaPageRange } from "./populate.js";
 import { checkArg, ulongArg } from "./syscall-args.js";
 import { SEGV_ACCERR, SEGV_MAPERR, SIGBUS, SIGSEGV } from "./uapi.js";
@@ -153,8 +155,8 @@ export function* handleMmFault(
   if (pt.followPage(page) >= 0) {
     // A present entry: only a write to a read-only one has work to do (do_wp_page).
     if (!access.write || (pt.pteValue(page) & 2n) !== 0n) return 0;
-    yield* charge(mm.cost.anonFault);
     if (vmFlagsHas(vma.vmFlags, VM_SHARED)) {
+      yield* charge(mm.cost.anonFault);
       // wp_page_shared(): the page cache page itself becomes writable; no copy.
       pt.changeProtection(page, page + PAGE_SIZE, {
         write: true,
@@ -162,10 +164,8 @@ export function* handleMmFault(
       });
       return 0;
     }
-    // wp_page_copy() for a file page or the zero page, wp_page_reuse() for an exclusive anon page.
-    const r = pt.doWpPage(page);
-    if (r === 0 && vma.anonVma === null) vma.anonVma = mm.newAnonVma();
-    return r === -ENOMEM ? FAULT_OOM : 0;
+    // cow.ts: wp_page_reuse() for an exclusive anon page, else wp_page_copy().
+    return (yield* doWpPage(mm, vma, page)) === -ENOMEM ? FAULT_OOM : 0;
   }
   if (vma.vmFile !== null && isRegularFile(vma.vmFile)) {
     return yield* doFileFault(mm, vma, page, access);
@@ -191,7 +191,9 @@ export function* handleMmFault(
     return 0;
   }
   if (!access.write) return pt.mapZeroPage(page) === -ENOMEM ? FAULT_OOM : 0;
-  return pt.mapAnonPage(page, vmFlagsHas(vma.vmFlags, VM_WRITE)) === -ENOMEM ? FAULT_OOM : 0;
+  if (pt.mapAnonPage(page, vmFlagsHas(vma.vmFlags, VM_WRITE)) === -ENOMEM) return FAULT_OOM;
+  clearUserHighpage(mm.phys, pt.followPage(page)); // only when page contents are modelled
+  return 0;
 }
 
 /**

@@ -109,6 +109,15 @@ export class FdTable {
     return mapped;
   }
 
+  /**
+   * fs/file.c: dup_fd() — fork's copy of the fd table: every fd of `other` names the same open
+   * file description here (mappings of either merge), replacing what this table held.
+   */
+  copyFrom(other: FdTable): void {
+    this.fds.clear();
+    for (const [fd, f] of other.fds) this.fds.set(fd, f);
+  }
+
   /** A new open file description not (or no longer) installed at any fd, as exec's mappings. */
   openDetached(file: OpenFile): MappedFile {
     if (typeof file !== "object" || file === null || typeof file.path !== "string") {

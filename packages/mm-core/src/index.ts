@@ -1,3 +1,4 @@
+export { anonVmaDescendsFrom, anonVmaFork, anonVmaParent, anonVmaRoot } from "./anon-vma.js";
 export { checkDataRlimit, doBrkFlags, sysBrk } from "./brk.js";
 export { charge, type Op } from "./charge.js";
 export {
@@ -12,6 +13,7 @@ export {
   zapCostNs,
 } from "./cost-model.js";
 export { COST_FIELDS, costModelFromJson, costModelToJson } from "./cost-profile-json.js";
+export { doWpPage, wpPageCopy } from "./cow.js";
 export {
   EBADF,
   ENODEV,
@@ -19,6 +21,7 @@ export {
   ETXTBSY,
   errnoName,
 } from "./errno.js";
+export { exitMmap, mmExited } from "./exit.js";
 export {
   type ExploreFailure,
   type ExploreOptions,
@@ -66,6 +69,15 @@ export {
   NR_OPEN,
   type OpenFile,
 } from "./file.js";
+export {
+  copyPageRange,
+  dupMm,
+  dupMmap,
+  type ForkStats,
+  forkStats,
+  isCowMapping,
+  sysFork,
+} from "./fork.js";
 export { uprobeRegister, vmaHasUprobes } from "./hooks.js";
 export * from "./layout.js";
 export { type LoadLayoutOptions, loadLayout } from "./load-layout.js";
@@ -142,6 +154,13 @@ export {
   unmapRegion,
   vmStatAccount,
 } from "./munmap.js";
+export {
+  clearUserHighpage,
+  copyUserHighpage,
+  enablePageContents,
+  type PageContents,
+  pageContentsOf,
+} from "./page-contents.js";
 export { mmPopulate, populateVmaPageRange } from "./populate.js";
 export {
   ELF_BRK_START,
@@ -156,6 +175,7 @@ export type { DoMunmapFn, MunmapStrategy } from "./strategies/strategy.js";
 export { __doMunmap, __vmMunmap, V4_20 } from "./strategies/v4-20.js";
 export { __doMunmapV5_8, V5_8 } from "./strategies/v5-8.js";
 export { doVmiMunmap, PER_VMA_LOCK } from "./strategies/v6-4.js";
+export { V6_4_Y } from "./strategies/v6-4-y.js";
 export { vmMunmapZapRlock, ZAP_RLOCK } from "./strategies/zap-rlock.js";
 export { sysMunmap } from "./sys-munmap.js";
 export {
@@ -167,8 +187,16 @@ export {
   parseProcPidMaps,
   procPidMaps,
 } from "./task-mmu.js";
+export {
+  flushTlbMm,
+  flushTlbPage,
+  flushTlbRange,
+  onTlbFlush,
+  type TlbFlushListener,
+} from "./tlb-flush.js";
 export * from "./uapi.js";
 export { MmInvariantError, validateMm } from "./validate.js";
+export { validateMms } from "./validate-mms.js";
 export {
   lockVmaUnderRcu,
   mmapWriteDowngrade,

@@ -52,6 +52,7 @@ export {
 export type { PteProt } from "./entry.js";
 export { EEXIST, EFAULT, EINVAL, ENOENT, ENOMEM, errnoName } from "./errno.js";
 export { PageTableUseAfterFree } from "./errors.js";
+export { copyPteRange, pgdFree, wpPageCopyInstall } from "./fork.js";
 export { __splitHugePmd, __splitHugePud, zapHugePmd, zapHugePud } from "./huge-memory.js";
 export {
   __p4dAlloc,

@@ -7,6 +7,7 @@ import type { MunmapStrategy } from "./strategy.js";
 import { V4_20 } from "./v4-20.js";
 import { V5_8 } from "./v5-8.js";
 import { PER_VMA_LOCK } from "./v6-4.js";
+import { V6_4_Y } from "./v6-4-y.js";
 import { ZAP_RLOCK } from "./zap-rlock.js";
 
 const registry = new Map<string, MunmapStrategy>([
@@ -15,6 +16,7 @@ const registry = new Map<string, MunmapStrategy>([
   [V4_20.name, V4_20],
   [V5_8.name, V5_8],
   [PER_VMA_LOCK.name, PER_VMA_LOCK],
+  [V6_4_Y.name, V6_4_Y],
 ]);
 
 /** Adds a strategy (later kernels, your own idea); throws if the name is taken. */

@@ -28,6 +28,11 @@ export interface MunmapStrategy {
   readonly doMunmap?: DoMunmapFn;
   /** Page faults first try the VMA's own lock (lock_vma_under_rcu, v6.4+). */
   readonly perVmaLock?: boolean;
+  /**
+   * fork's dup_mmap() write-locks each parent VMA (vma_start_write) before copying it, so no
+   * fault under a VMA lock runs during the copy (fb49c455323f, the fix of 6.4's fork race).
+   */
+  readonly forkLocksVmas?: boolean;
 }
 
 /** The signature every version's __do_munmap shares (brk and mremap call it through the strategy). */

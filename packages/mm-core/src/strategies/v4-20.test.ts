@@ -101,18 +101,23 @@ const FAR = 0x600000000;
 const BELOW_STACK = STACK_START - 8 * MiB;
 
 describe("the strategy registry", () => {
-  it("holds the five strategies in order, each citing its kernel", () => {
+  it("holds the six strategies in order, each citing its kernel", () => {
     expect(munmapStrategies().map((s) => s.name)).toEqual([
       "classic",
       "zapRlock",
       "v4.20",
       "v5.8",
       "perVmaLock",
+      "v6.4.y",
     ]);
     expect(munmapStrategy("v4.20").kernel).toContain("dd2283f2605e");
     expect(munmapStrategy("v5.8").kernel).toContain("246c320a8cfe");
     expect(munmapStrategy("perVmaLock").kernel).toContain("v6.4");
     expect(munmapStrategy("perVmaLock").perVmaLock).toBe(true);
+    expect(munmapStrategy("perVmaLock").forkLocksVmas).toBeUndefined();
+    expect(munmapStrategy("v6.4.y").kernel).toContain("fb49c455323f");
+    expect(munmapStrategy("v6.4.y").perVmaLock).toBe(true);
+    expect(munmapStrategy("v6.4.y").forkLocksVmas).toBe(true);
     expect(munmapStrategy("classic").doMunmap).toBeUndefined();
   });
 });
