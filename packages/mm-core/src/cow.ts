@@ -49,24 +49,30 @@ export function* doWpPage(mm: MmStruct, vma: Vma, addr: number): Op<number> {
       if (r === 0 && vma.anonVma === null) vma.anonVma = mm.newAnonVma();
       return r;
     }
-    return yield* wpPageCopy(mm, vma, addr, pfn);
+    return yield* wpPageCopy(mm, vma, addr, pfn, pte);
   }
 }
 
 /**
  * mm/memory.c: wp_page_copy() — v4.19: anon_vma_prepare(), allocate the new page and copy
  * the old one into it (cow_user_page; the zero page gives a cleared page), then, under the
- * page-table lock, install it if the entry still maps `oldPfn`, flushing that page's TLB
+ * page-table lock, install it if the entry is still `orig` (mapping `oldPfn`), flushing that page's TLB
  * entry (ptep_clear_flush_notify) so no CPU keeps writing to the old page.
  */
-export function* wpPageCopy(mm: MmStruct, vma: Vma, addr: number, oldPfn: number): Op<number> {
+export function* wpPageCopy(
+  mm: MmStruct,
+  vma: Vma,
+  addr: number,
+  oldPfn: number,
+  orig: bigint = mm.pt.pteValue(addr),
+): Op<number> {
   const phys = mm.phys;
   if (vma.anonVma === null) vma.anonVma = mm.newAnonVma(); // anon_vma_prepare()
   const copy = phys.allocFrame("anon");
   if (copy < 0) return -ENOMEM;
   copyUserHighpage(phys, oldPfn, copy);
   yield* charge(mm.cost.anonFault);
-  if (!wpPageCopyInstall(mm.pt, addr, oldPfn, copy)) {
+  if (!wpPageCopyInstall(mm.pt, addr, orig, oldPfn, copy)) {
     phys.putPage(copy); // the entry changed meanwhile: drop the new page
     return 0;
   }

@@ -14,10 +14,19 @@ import type { MmStruct } from "./mm-struct.js";
 import { removeVma, unmapSingleVma } from "./munmap.js";
 
 const exited = new WeakSet<MmStruct>();
+const exiting = new WeakSet<MmStruct>();
 
 /** True once exitMmap() tore `mm` down (its page table is freed; do not use it). */
 export function mmExited(mm: MmStruct): boolean {
   return exited.has(mm);
+}
+
+/**
+ * True while exitMmap() runs on `mm`: its frames wait in an mmu_gather, so the frame
+ * accounting holds again only when it is done (validators skip such an mm's group).
+ */
+export function mmExiting(mm: MmStruct): boolean {
+  return exiting.has(mm);
 }
 
 /**
@@ -28,7 +37,10 @@ export function mmExited(mm: MmStruct): boolean {
  * counters end at zero and the mm is marked exited (see mmExited()).
  */
 export function* exitMmap(mm: MmStruct): Op<void> {
-  if (exited.has(mm)) throw new Error("@mmlab/mm-core: exitMmap: this mm has exited already");
+  if (exited.has(mm) || exiting.has(mm)) {
+    throw new Error("@mmlab/mm-core: exitMmap: this mm has exited already");
+  }
+  exiting.add(mm);
   const cost = mm.cost;
   const vmas = mm.vmas();
   if (mm.lockedVm !== 0) {
@@ -66,5 +78,6 @@ export function* exitMmap(mm: MmStruct): Op<void> {
   mm.execVm = 0;
   mm.stackVm = 0;
   pgdFree(mm.pt); // mmdrop() -> __mmdrop() -> mm_free_pgd()
+  exiting.delete(mm);
   exited.add(mm);
 }

@@ -38,6 +38,7 @@ import {
 import { VM_GROWSDOWN, type Vma, vmFlagsHas } from "@mmlab/vma-tree";
 import type { Op } from "./charge.js";
 import { type CostModel, costProfile, E5_2680_V4_18 } from "./cost-model.js";
+import { mmExiting } from "./exit.js";
 import { doPageFault, type FaultResult } from "./fault.js";
 import { PAGE_SIZE } from "./layout.js";
 import type { MmStruct } from "./mm-struct.js";
@@ -49,6 +50,8 @@ import type { MunmapStrategy } from "./strategies/strategy.js";
 import { sysMunmap } from "./sys-munmap.js";
 import { MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, PROT_READ, PROT_WRITE } from "./uapi.js";
 import { validateMm } from "./validate.js";
+import { validateMms } from "./validate-mms.js";
+import { mmHasVmaReaders } from "./vma-lock.js";
 
 /** Everything needed to run one schedule again, bit for bit. */
 export interface ReplaySpec {
@@ -64,6 +67,7 @@ export interface ReplaySpec {
 
 export type ViolationKind =
   | "lost-page"
+  | "lost-write"
   | "page-table-use-after-free"
   | "page-table-freed-with-entries"
   | "invariant"
@@ -125,6 +129,15 @@ export interface ScenarioContext {
   userWrite(mm: MmStruct, addr: number, sp?: number): Op<FaultResult>;
   /** A user-mode load of `addr`; fails the schedule if a page written earlier lost its frame. */
   userRead(mm: MmStruct, addr: number, sp?: number): Op<FaultResult>;
+  /**
+   * An mm the scenario made itself (a fork child, sharing the frames of a process's mm): the
+   * explorer validates it with the mms it shares frames with (validateMms) after every step.
+   */
+  track(mm: MmStruct): void;
+  /** Adds a check of the scenario's own invariants, run after every Sim step (report with fail()). */
+  onStep(check: () => void): void;
+  /** Ends the schedule with a violation of the scenario's own invariants. */
+  fail(kind: ViolationKind, message: string): never;
 }
 
 export interface ExploreScenario {
@@ -174,6 +187,8 @@ class Schedule implements ScenarioContext {
   readonly random: Prng;
   readonly mms: MmStruct[] = [];
   readonly tasks: Task[] = [];
+  /** The scenario's own per-step checks (onStep). */
+  readonly stepChecks: Array<() => void> = [];
   readonly written = new Map<string, WrittenPage>();
   running = "";
   /** Trace lines, only when observing (replay). */
@@ -208,6 +223,18 @@ class Schedule implements ScenarioContext {
     });
     this.mms.push(proc.mm);
     return proc;
+  }
+
+  track(mm: MmStruct): void {
+    if (!this.mms.includes(mm)) this.mms.push(mm);
+  }
+
+  onStep(check: () => void): void {
+    this.stepChecks.push(check);
+  }
+
+  fail(kind: ViolationKind, message: string): never {
+    throw new ScheduleFailure(kind, message);
   }
 
   spawn(proc: Process, comm: string, body: () => Op<unknown>): Task {
@@ -287,15 +314,35 @@ class Schedule implements ScenarioContext {
         `${w.comm} wrote frame ${hex(w.pfn)} at ${hex(w.addr)} through the live VMA [${hex(w.vma.vmStart)}, ${hex(w.vma.vmEnd)}), which now has ${now}`,
       );
     }
-    for (const mm of this.mms) {
-      const sem = mm.mmapSem;
-      if (sem.owner === null && sem.readers === 0) this.validate(mm);
+    for (const c of this.stepChecks) c();
+    for (const group of this.physGroups()) {
+      const quiet = (mm: MmStruct): boolean =>
+        mm.mmapSem.owner === null &&
+        mm.mmapSem.readers === 0 &&
+        !mmExiting(mm) &&
+        !mmHasVmaReaders(mm);
+      if (group.every(quiet)) {
+        this.validateGroup(group);
+      }
     }
   }
 
-  validate(mm: MmStruct): void {
+  /** The checked mms, grouped by the PhysMem they share (one group per process tree). */
+  physGroups(): MmStruct[][] {
+    const groups = new Map<object, MmStruct[]>();
+    for (const mm of this.mms) {
+      const g = groups.get(mm.phys);
+      if (g === undefined) groups.set(mm.phys, [mm]);
+      else g.push(mm);
+    }
+    return [...groups.values()];
+  }
+
+  /** validateMm with frame accounting for an mm alone, validateMms for mms sharing frames. */
+  validateGroup(group: MmStruct[]): void {
     try {
-      validateMm(mm, { ownsPhys: true });
+      if (group.length === 1) validateMm(group[0] as MmStruct, { ownsPhys: true });
+      else validateMms(group);
     } catch (e) {
       throw new ScheduleFailure("invariant", (e as Error).message);
     }
@@ -436,7 +483,8 @@ export function runSchedule(spec: ReplaySpec, observe = false): ScheduleOutcome 
       s.observeStep();
       s.check();
     }
-    for (const mm of s.mms) s.validate(mm);
+    for (const c of s.stepChecks) c();
+    for (const group of s.physGroups()) s.validateGroup(group);
   } catch (e) {
     s.observeStep();
     if (e instanceof ScheduleFailure) return fail(e.kind, e.message);

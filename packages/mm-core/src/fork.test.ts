@@ -41,7 +41,7 @@ function* mapAt(mm: MmStruct, at: number, pages: number, flags = ANON, prot = RW
 function fork(sim: Sim, mm: MmStruct): MmStruct {
   const child = runOp(sim, () => sysFork(mm));
   if (typeof child === "number") throw new Error(`fork failed: ${child}`);
-  validateMms([mm, child]);
+  validateMms([mm, child], { phys: true });
   return child;
 }
 
@@ -160,7 +160,7 @@ describe("copy-on-write after fork", () => {
     const { sim, mm, child } = setup();
     const old = pfnAt(mm, 3);
     store(sim, mm, 3, 999);
-    validateMms([mm, child]);
+    validateMms([mm, child], { phys: true });
     expect(pfnAt(mm, 3)).not.toBe(old);
     expect(pfnAt(child, 3)).toBe(old);
     expect([load(mm, 3), load(child, 3)]).toEqual([999, 103]);
@@ -169,14 +169,14 @@ describe("copy-on-write after fork", () => {
     store(sim, child, 3, 555);
     expect(pfnAt(child, 3)).toBe(old);
     expect([load(mm, 3), load(child, 3)]).toEqual([999, 555]);
-    validateMms([mm, child]);
+    validateMms([mm, child], { phys: true });
   });
 
   it("the child's write copies the page; the parent keeps the old one", () => {
     const { sim, mm, child } = setup();
     const old = pfnAt(mm, 5);
     store(sim, child, 5, 7);
-    validateMms([mm, child]);
+    validateMms([mm, child], { phys: true });
     expect(pfnAt(child, 5)).not.toBe(old);
     expect(pfnAt(mm, 5)).toBe(old);
     expect([load(mm, 5), load(child, 5)]).toEqual([105, 7]);
@@ -194,7 +194,7 @@ describe("copy-on-write after fork", () => {
     }
     expect(mm.phys.counts().anon).toBe(frames);
     expect(writable(mm, 0) || writable(child, 0)).toBe(false);
-    validateMms([mm, child]);
+    validateMms([mm, child], { phys: true });
   });
 
   it("the child's exit leaves the parent the only mapper: its next write reuses the page", () => {
@@ -202,7 +202,7 @@ describe("copy-on-write after fork", () => {
     const old = pfnAt(mm, 0);
     runOp(sim, () => exitMmap(child));
     expect(mmExited(child)).toBe(true);
-    validateMms([mm, child]);
+    validateMms([mm, child], { phys: true });
     expect(mm.phys.mapcount(old)).toBe(1);
     store(sim, mm, 0, 1);
     expect(pfnAt(mm, 0)).toBe(old);
@@ -217,7 +217,7 @@ describe("copy-on-write after fork", () => {
       store(sim, child, round, 1); // a COW copy the exit must free
       store(sim, mm, 100 + round, 1); // and one the parent keeps
       runOp(sim, () => exitMmap(child));
-      validateMms([mm, child]);
+      validateMms([mm, child], { phys: true });
     }
     expect(mm.phys.counts()).toEqual(before);
   });
@@ -226,7 +226,7 @@ describe("copy-on-write after fork", () => {
     const { sim, mm, child } = setup();
     const frames = [0, 1, 2, 3].map((i) => pfnAt(child, i));
     expect(runOp(sim, () => sysMunmap(mm, A0, 4 * P))).toBe(0);
-    validateMms([mm, child]);
+    validateMms([mm, child], { phys: true });
     expect([0, 1, 2, 3].map((i) => pfnAt(child, i))).toEqual(frames);
     expect([0, 1, 2, 3].map((i) => load(child, i))).toEqual([100, 101, 102, 103]);
   });
@@ -263,7 +263,7 @@ function forkWithFaulter(strategy: string) {
   sim.run();
   rec.stop();
   if (typeof child === "number") throw new Error("fork failed");
-  validateMms([mm, child]);
+  validateMms([mm, child], { phys: true });
   const names = new Map(sim.tasks.map((t) => [t.pid, t.comm]));
   const locks = rec.events
     .filter((e): e is Extract<TraceEvent, { lock: string }> => "lock" in e)

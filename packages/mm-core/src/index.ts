@@ -21,7 +21,7 @@ export {
   ETXTBSY,
   errnoName,
 } from "./errno.js";
-export { exitMmap, mmExited } from "./exit.js";
+export { exitMmap, mmExited, mmExiting } from "./exit.js";
 export {
   type ExploreFailure,
   type ExploreOptions,
@@ -169,6 +169,7 @@ export {
   procPidCmdlineRead,
   VM_STACK_FLAGS,
 } from "./process.js";
+export { FORK_FAULT_SCENARIO } from "./scenarios/fork-fault.js";
 export { CLASSIC, vmMunmap } from "./strategies/classic.js";
 export { munmapStrategies, munmapStrategy, registerMunmapStrategy } from "./strategies/registry.js";
 export type { DoMunmapFn, MunmapStrategy } from "./strategies/strategy.js";
@@ -201,6 +202,7 @@ export {
   lockVmaUnderRcu,
   mmapWriteDowngrade,
   mmapWriteUnlock,
+  mmHasVmaReaders,
   mmLockSeq,
   VmaLock,
   type VmaLockStats,

@@ -105,6 +105,19 @@ export function* vmaStartWrite(mm: MmStruct, vma: Vma): Op<void> {
   l.vmLock.upWrite();
 }
 
+/**
+ * True while some task holds a VMA of `mm` read-locked (a fault under a VMA lock is in
+ * progress): like a held mmap_sem, the mm may be mid-change (a copy-on-write page allocated
+ * but not installed yet). Validators wait for such an mm to be quiet.
+ */
+export function mmHasVmaReaders(mm: MmStruct): boolean {
+  for (const vma of mm.tree) {
+    const l = vmaLocks.get(vma);
+    if (l !== undefined && l.vmLock.readers > 0) return true;
+  }
+  return false;
+}
+
 /** include/linux/mm.h: vma_mark_detached() — v6.4. */
 export function vmaMarkDetached(mm: MmStruct, vma: Vma, detached: boolean): void {
   vmaLockOf(mm, vma).detached = detached;

@@ -14,6 +14,7 @@
 import { PMD_SPAN, pteIndex, spanFloor } from "./address.js";
 import {
   entryPfn,
+  entryValue,
   HI_PFN,
   LO_ACCESSED,
   LO_DIRTY,
@@ -157,7 +158,9 @@ function hugeLeaf(pn: number, where: string): Error {
 
 /**
  * mm/memory.c: wp_page_copy() — v4.19, the part under the page-table lock after the new page
- * was allocated and filled: if the PTE at addr still maps `oldPfn` (pte_same), replace it by a
+ * was allocated and filled: if the PTE at addr is still the entry `orig` the fault read
+ * (pte_same: same frame `oldPfn`, same bits — a concurrent wp_page_reuse() that made it
+ * writable changes it), replace it by a
  * writable, dirty, young entry for `copy` (a fresh anonymous frame with one reference, from
  * allocFrame("anon")), keeping the other flag bits; the old page loses this mapping and its
  * reference (page_remove_rmap + put_page, freed at 0) and the rss moves to MM_ANONPAGES.
@@ -167,6 +170,7 @@ function hugeLeaf(pn: number, where: string): Error {
 export function wpPageCopyInstall(
   pt: PageTable,
   addr: number,
+  orig: bigint,
   oldPfn: number,
   copy: number,
 ): boolean {
@@ -178,7 +182,7 @@ export function wpPageCopyInstall(
   const lo = pool.lo(tab, k);
   if (lo === 0) return false;
   const hi = pool.hi(tab, k);
-  if (entryPfn(lo, hi) !== oldPfn) return false;
+  if (entryPfn(lo, hi) !== oldPfn || entryValue(lo, hi) !== orig) return false;
   const phys = pt.phys;
   if (((phys.pageArr[copy] as number) & KIND_MASK) !== KIND_ANON || phys.refcount(copy) !== 1) {
     throw new Error(
