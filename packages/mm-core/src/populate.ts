@@ -11,6 +11,7 @@ import { handleMmFault } from "./fault.js";
 import { isRegularFile } from "./file.js";
 import { PAGE_SIZE, PMD_SIZE } from "./layout.js";
 import type { MmStruct } from "./mm-struct.js";
+import { clearUserHighpage, pageContentsOf } from "./page-contents.js";
 
 /**
  * Populates [start, start + len); with `ignoreErrors` (mmap's use) a failure just stops
@@ -84,17 +85,27 @@ export function* populateVmaPageRange(
   for (let a = start; a < end; ) {
     const chunkEnd = Math.min(end, (Math.floor(a / PMD_SIZE) + 1) * PMD_SIZE);
     const before = mm.pt.rss.anon;
+    const fresh = pageContentsOf(mm.phys) === null ? null : unmappedPages(mm, a, chunkEnd);
     const err = mm.pt.populateRange(a, chunkEnd, {
       write: true,
       exec: false,
       dirty: true,
       accessed: true,
     });
+    // clear_user_highpage() of each new page, when page contents are modelled
+    if (fresh !== null) for (const p of fresh) clearUserHighpage(mm.phys, mm.pt.followPage(p));
     yield* charge((mm.pt.rss.anon - before) * mm.cost.populatePage);
     if (err !== 0) return err;
     a = chunkEnd;
   }
   return 0;
+}
+
+/** The pages of [start, end) that nothing maps yet. */
+function unmappedPages(mm: MmStruct, start: number, end: number): number[] {
+  const out: number[] = [];
+  for (let a = start; a < end; a += PAGE_SIZE) if (mm.pt.followPage(a) < 0) out.push(a);
+  return out;
 }
 
 /**
