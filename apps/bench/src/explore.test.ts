@@ -36,6 +36,27 @@ describe("explore: bad flags and values exit 2 with one line", () => {
   });
 });
 
+describe("explore --scenario fork-fault (the 6.4 fork race, fb49c455323f)", () => {
+  it("finds it under perVmaLock at the first schedule (exit 1) and not under v6.4.y (exit 0)", async () => {
+    const bug = await runCli(["explore", "--scenario", "fork-fault", "--strategy", "perVmaLock"]);
+    expect(bug.code).toBe(1);
+    expect(bug.out).toContain("fork-fault under perVmaLock: 1 schedule(s)");
+    expect(bug.out).toContain("lost-write: when fork returned, the child read");
+    const fixed = await runCli([
+      "explore",
+      "--scenario",
+      "fork-fault",
+      "--strategy",
+      "v6.4.y",
+      "--schedules",
+      "5",
+    ]);
+    expect(fixed.code).toBe(0);
+    expect(fixed.out).toContain("fork-fault under v6.4.y: 5 schedule(s)");
+    expect(fixed.out).toContain("no violation found");
+  }, 60_000);
+});
+
 describe("explore: exit codes, the failure report and its replay line", () => {
   it("finds the race under v4.20 (exit 1) and the printed replay reproduces it", async () => {
     const r = await runCli(["explore", "--strategy", "v4.20", "--schedules", "100"]);
@@ -89,11 +110,12 @@ describe("explore: exit codes, the failure report and its replay line", () => {
       ["v4.20", "lost-page at seed 20", "20"],
       ["v5.8", "no violation", "30"],
       ["perVmaLock", "no violation", "30"],
+      ["v6.4.y", "no violation", "30"],
     ]);
     expect(r.out.match(/^replay: /gm)).toHaveLength(2);
     expect(r.out).toContain("violations found under zapRlock, v4.20 (exit code 1)");
     expect(r.out).toContain("is the expected demonstration");
-  });
+  }, 60_000);
 
   it("--json: context and one result per strategy; deterministic apart from wall time", async () => {
     const a = await runCli(["explore", "--schedules", "25", "--seed", "3", "--json"]);
@@ -116,6 +138,7 @@ describe("explore: exit codes, the failure report and its replay line", () => {
       ["v4.20", 20],
       ["v5.8", null],
       ["perVmaLock", null],
+      ["v6.4.y", null],
     ]);
     const f = ja.results[2]?.failure;
     expect(f?.kind).toBe("lost-page");
@@ -131,7 +154,7 @@ describe("explore: exit codes, the failure report and its replay line", () => {
     expect(f?.trace.length).toBeGreaterThan(5);
     const strip = (j: ExploreJson) => j.results.map(({ wallMs: _w, ...rest }) => rest);
     expect(strip(jb)).toEqual(strip(ja));
-  });
+  }, 60_000);
 
   it("--no-shuffle-ties and --jitter reach the explorer and its replay line", async () => {
     const r = await runCli([

@@ -225,6 +225,11 @@ export function renderExploreAll(json: ExploreJson, c: Colors): string {
       "For stack-expansion, finding the race under zapRlock and v4.20 is the expected demonstration: they zap under the read lock while the stack above can grow into the range (fixed in v5.8 by 246c320a8cfe).",
     );
   }
+  if (json.context.scenario === "fork-fault") {
+    parts.push(
+      "For fork-fault, finding the race under perVmaLock is the expected demonstration: 6.4.0's faults under a VMA lock run during fork's copy_page_range() (fixed by fb49c455323f, the v6.4.y strategy).",
+    );
+  }
   parts.push("");
   return parts.join("\n");
 }
