@@ -58,14 +58,23 @@ function child(gb: number): void {
   if (addr !== BASE) throw new Error(`mmap: ${addr}`);
   const populateWall = Number(process.hrtime.bigint() - t);
   const rssPopulated = process.resourceUsage().maxRSS;
-  const rounds: Array<{ virt: number; wall: number; exitVirt: number; exitWall: number }> = [];
+  const rounds: Array<{
+    virt: number;
+    wall: number;
+    cpu: number;
+    exitVirt: number;
+    exitWall: number;
+  }> = [];
   let ptes = 0;
   let extents = 0;
   for (let i = 0; i < ROUNDS; i++) {
     const v0 = sim.now;
     t = process.hrtime.bigint();
+    const cpu0 = process.cpuUsage();
     const c = run(sim, () => sysFork(mm));
     const wall = Number(process.hrtime.bigint() - t);
+    const du = process.cpuUsage(cpu0);
+    const cpu = (du.user + du.system) * 1000; // ns of CPU time (user + system)
     if (typeof c === "number") throw new Error(`fork: ${c}`);
     const virt = sim.now - v0;
     const st = forkStats(c);
@@ -77,6 +86,7 @@ function child(gb: number): void {
     rounds.push({
       virt,
       wall,
+      cpu,
       exitVirt: sim.now - v1,
       exitWall: Number(process.hrtime.bigint() - t),
     });
@@ -112,11 +122,13 @@ function parent(sizes: number[]): void {
     const o = JSON.parse(r.stdout.trim().split("\n").pop() as string);
     const walls = o.rounds.map((x: { wall: number }) => x.wall / o.pages);
     const exits = o.rounds.map((x: { exitWall: number }) => x.exitWall / o.pages);
+    const cpus = o.rounds.map((x: { cpu: number }) => x.cpu / o.pages);
     const virt = o.rounds[0].virt as number;
     console.log(
       `${gb} GiB: ${o.pages.toLocaleString("en-US")} pages, ${o.ptes.toLocaleString("en-US")} PTEs copied in ${o.extents.toLocaleString("en-US")} copy_pte_range() extents\n` +
         `  fork virtual time ${(virt / 1e6).toFixed(1)} ms = ${(virt / o.pages).toFixed(1)} ns/page (cost model, not calibrated)\n` +
         `  fork wall ns/page median ${median(walls).toFixed(1)} (range ${Math.min(...walls).toFixed(1)}-${Math.max(...walls).toFixed(1)}, ${o.rounds.length} rounds)\n` +
+        `  fork CPU ns/page (user + system) median ${median(cpus).toFixed(1)} (range ${Math.min(...cpus).toFixed(1)}-${Math.max(...cpus).toFixed(1)})\n` +
         `  child exit_mmap: virtual ${(o.rounds[0].exitVirt / 1e6).toFixed(1)} ms, wall ns/page median ${median(exits).toFixed(1)} (range ${Math.min(...exits).toFixed(1)}-${Math.max(...exits).toFixed(1)})\n` +
         `  populate wall ${(o.populateWall / 1e9).toFixed(1)} s; RSS after populate ${(o.rssPopulated / 1024).toFixed(0)} MiB, peak ${(o.maxRss / 1024).toFixed(0)} MiB`,
     );
