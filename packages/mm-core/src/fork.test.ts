@@ -275,21 +275,24 @@ function forkWithFaulter(strategy: string) {
 }
 
 describe("fork's locks, whole trace, per strategy", () => {
-  it("classic (4.19): the parent's write fault waits on mmap_sem until the fork is done", () => {
-    const { locks, log, mm, child } = forkWithFaulter("classic");
-    expect(locks).toEqual([
-      "0 fork mmap_sem lock-acquire write",
-      "0 fork mmap_sem lock-acquire write", // the child's, nested
-      "150 writer mmap_sem lock-wait read",
-      "1224 fork mmap_sem lock-release write",
-      "1224 fork mmap_sem lock-release write",
-      "1224 writer mmap_sem lock-acquire read",
-      "1275 writer mmap_sem lock-release read",
-    ]);
-    expect(log).toEqual(["1224 fork returned", "1275 writer wrote"]);
-    // The write came after the fork: it broke the COW, the child kept the old page.
-    expect(pfnAt(mm, 100)).not.toBe(pfnAt(child, 100));
-  });
+  it.each(["classic", "zapRlock", "v4.20", "v5.8"])(
+    "%s (no per-VMA locks): the parent's write fault waits on mmap_sem until the fork is done",
+    (strategy) => {
+      const { locks, log, mm, child } = forkWithFaulter(strategy);
+      expect(locks).toEqual([
+        "0 fork mmap_sem lock-acquire write",
+        "0 fork mmap_sem lock-acquire write", // the child's, nested
+        "150 writer mmap_sem lock-wait read",
+        "1224 fork mmap_sem lock-release write",
+        "1224 fork mmap_sem lock-release write",
+        "1224 writer mmap_sem lock-acquire read",
+        "1275 writer mmap_sem lock-release read",
+      ]);
+      expect(log).toEqual(["1224 fork returned", "1275 writer wrote"]);
+      // The write came after the fork: it broke the COW, the child kept the old page.
+      expect(pfnAt(mm, 100)).not.toBe(pfnAt(child, 100));
+    },
+  );
 
   it("perVmaLock (6.4.0): the write fault runs under the VMA lock in the middle of copy_page_range", () => {
     const { locks, log, mm, child } = forkWithFaulter("perVmaLock");
