@@ -27,7 +27,7 @@ async function run(
     progressStream: null,
     isTTY: opts.isTTY ?? false,
     env: opts.env ?? {},
-    sweepMode: "inline",
+    defaultWorkers: 1,
   });
   return { code, out, err };
 }

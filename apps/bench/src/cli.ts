@@ -10,13 +10,31 @@
  * flags, values or input files (one line on stderr with a usage hint).
  */
 import { realpathSync } from "node:fs";
+import os from "node:os";
 import { pathToFileURL } from "node:url";
 import { exploreScenarios, munmapStrategies } from "@mmlab/mm-core";
 import { Command, CommanderError } from "commander";
+import {
+  type CampaignTarget,
+  type ExecuteOptions,
+  executeCampaign,
+  parseTarget,
+} from "./campaign/execute.js";
+import { type CampaignJob, cutExplore, experimentJob } from "./campaign/jobs.js";
+import { exploreStopper, mergeExperiments, mergeExplore } from "./campaign/merge.js";
+import { createCampaignProgress } from "./campaign/progress.js";
+import {
+  checkReachable,
+  parseQueueUrl,
+  QueueUnreachableError,
+  startQueueWorker,
+} from "./campaign/queue.js";
+import { loadReplayJobs } from "./campaign/replay-jobs.js";
+import type { JobResult } from "./campaign/run-job.js";
 import { type Colors, colorsFor } from "./colors.js";
-import { benchContext } from "./context.js";
+import { benchContext, benchVersion } from "./context.js";
 import { runExperiment } from "./experiment.js";
-import { exploreExitCode, renderExploreAll, renderExploreOne, runExplore } from "./explore.js";
+import { exploreExitCode, exploreJson, renderExploreAll, renderExploreOne } from "./explore.js";
 import { formatBytes, formatNs, group } from "./format.js";
 import {
   HISTORY_MODEL,
@@ -25,6 +43,8 @@ import {
   renderHistoryTable,
   renderKernels,
 } from "./history.js";
+import { registerHostCommand } from "./host/command.js";
+import { ProbeUnavailable } from "./host/probe.js";
 import { type HungTaskParams, runHungTask } from "./hung-task.js";
 import { checkOutputPaths, writeOutputs } from "./outputs.js";
 import {
@@ -44,9 +64,9 @@ import {
 } from "./params.js";
 import { createProgress } from "./progress.js";
 import { renderHeader, renderRunText, renderSimFigures } from "./render-text.js";
-import { renderReplay, runReplayCommand } from "./replay/command.js";
+import { renderReplay, replayJson, runReplayCommand } from "./replay/command.js";
 import { ReplayInputError } from "./replay/strace.js";
-import { renderSweepTable, runSweep, sweepJobs } from "./sweep.js";
+import { renderSweepTable, sweepJobs, sweepResult } from "./sweep.js";
 import type { BenchJson, BenchResult, HungTaskResult, TraceCapture } from "./types.js";
 
 export interface CliIo {
@@ -57,8 +77,8 @@ export interface CliIo {
   /** stdout is a terminal (colours) */
   isTTY: boolean;
   env: NodeJS.ProcessEnv;
-  /** sweep through worker threads (default) or in this thread (tests) */
-  sweepMode?: "workers" | "inline";
+  /** --workers when not given (default: this machine's CPUs; tests: 1, in this thread) */
+  defaultWorkers?: number;
 }
 
 export function processIo(): CliIo {
@@ -88,6 +108,9 @@ interface RawOptions {
   seed?: string;
   cpus?: string;
   jobs?: string;
+  workers?: string;
+  queue?: string;
+  fresh?: boolean;
   quiet?: boolean;
   json?: boolean;
   exportJson?: string;
@@ -95,6 +118,7 @@ interface RawOptions {
   ftrace?: string;
   report?: string;
   // explore
+  chunk?: string;
   scenario?: string;
   strategy?: string;
   schedules?: string;
@@ -110,6 +134,7 @@ interface RawOptions {
 
 type OptionName = Exclude<
   keyof RawOptions,
+  | "chunk"
   | "scenario"
   | "strategy"
   | "schedules"
@@ -126,8 +151,8 @@ const OPTION_SPECS: Record<OptionName, [flags: string, help: string]> = {
   size: ["--size <size>", "mapping size: 320G, 512M, 4GiB (binary units, as in the patch)"],
   strategies: ["--strategies <list>", "munmap strategies, comma-separated (classic, zapRlock)"],
   profile: [
-    "--profile <name>",
-    "cost profile (e5-2680-v4.18, e5-2680-v4.18-v6run, alios-v4.9-320g)",
+    "--profile <name|file>",
+    "cost profile (e5-2680-v4.18, e5-2680-v4.18-v6run, alios-v4.9-320g) or a JSON file from host --save-profile",
   ],
   readers: ["--readers <n>", "ps tasks reading /proc/PID/cmdline"],
   faulters: ["--faulters <n>", "threads page-faulting elsewhere in the mm"],
@@ -140,7 +165,16 @@ const OPTION_SPECS: Record<OptionName, [flags: string, help: string]> = {
   psInterval: ["--ps-interval <duration>", "time between two ps reads (10ms, 1s)"],
   seed: ["--seed <n>", "seed of the simulation's PRNG"],
   cpus: ["--cpus <n>", "simulated CPUs (default: one per task)"],
-  jobs: ["--jobs <n>", "worker threads (default: this machine's CPUs)"],
+  jobs: ["--jobs <n>", "same as --workers (kept for old scripts)"],
+  workers: [
+    "--workers <n>",
+    "local workers (default: this machine's CPUs; 1 = in this process); with --queue: jobs in flight (default 64)",
+  ],
+  queue: [
+    "--queue <url>",
+    "run the jobs on BullMQ workers through Redis: redis://HOST:PORT[/PREFIX] (start them with mmlab-bench worker)",
+  ],
+  fresh: ["--fresh", "with --queue: run every job again instead of reusing results kept in Redis"],
   quiet: ["--quiet", "no progress bars, no header"],
   json: ["--json", "print the results as one JSON object on stdout"],
   exportJson: ["--export-json <file>", "write the JSON results to a file"],
@@ -158,6 +192,9 @@ function addOptions(cmd: Command, names: OptionName[], defaults: Partial<RawOpti
   }
   return cmd;
 }
+
+/** Where the jobs of a campaign run (explore, sweep, history, replay). */
+const CAMPAIGN: OptionName[] = ["workers", "queue", "fresh"];
 
 const COMMON: OptionName[] = [
   "strategies",
@@ -218,7 +255,7 @@ function positive(ns: number, flag: string, text: string | undefined): number {
 }
 
 export async function main(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
-  const commands = ["sweep", "hung-task", "history", "explore", "replay"];
+  const commands = ["sweep", "hung-task", "history", "explore", "replay", "worker", "host"];
   /** set by a command whose outcome is not plain success (explore) */
   let exitCode = 0;
   const first = argv[0];
@@ -267,9 +304,18 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
     program
       .command("sweep")
       .description(
-        "sizes by strategies in worker threads, beside the patch series' published figures",
+        "sizes by strategies on every core (or BullMQ workers), beside the patch series' published figures",
       ),
-    ["size", ...COMMON.slice(0, 3), "faulters", "writers", ...COMMON.slice(3), "jobs", "report"],
+    [
+      "size",
+      ...COMMON.slice(0, 3),
+      "faulters",
+      "writers",
+      ...COMMON.slice(3),
+      ...CAMPAIGN,
+      "jobs",
+      "report",
+    ],
     { ...DEFAULT_STRINGS, size: "80G,160G,320G" },
   ).action(async (o: RawOptions) => {
     await runSweepCommand(o, io);
@@ -299,6 +345,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
       "faulters",
       "writers",
       ...COMMON.slice(3),
+      ...CAMPAIGN,
       "trace",
       "ftrace",
       "report",
@@ -308,7 +355,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
     await runHistoryCommand(o, io);
   });
 
-  program
+  const explore = program
     .command("explore")
     .description(
       "run a scenario under many seeded schedules and stop at the first broken invariant (exit 1 when one is found, like a test runner; finding the stack-expansion race under zapRlock and v4.20 is the expected demonstration)",
@@ -323,22 +370,28 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
     .option("--seed <n>", "seed of the first schedule (the i-th uses seed + i)", "1")
     .option("--jitter <f>", "cost-model jitter fraction, 0 to 1", "0.5")
     .option("--no-shuffle-ties", "run simultaneous events in order instead of shuffling them")
-    .option("--cost <profile>", "base cost profile", DEFAULTS.profile)
+    .option("--cost <profile>", "base cost profile (a name or a JSON file)", DEFAULTS.profile)
     .option("--json", "print the results as one JSON object on stdout")
+    .option("--quiet", "no progress bar")
+    .option("--chunk <n>", "schedules per job (default: about 64 jobs per strategy, 10 to 1,000)");
+  addOptions(explore, CAMPAIGN, {})
     .addHelpText(
       "after",
       "\nExit codes: 0 no schedule broke an invariant, 1 one did (or a runtime error), 2 bad flags.\nExpected for stack-expansion: the race is found under zapRlock and v4.20 within 1,000\nschedules, nothing under classic, v5.8 and perVmaLock; so the default run exits 1.\nReplay a failure with the printed line: mmlab-bench explore ... --seed S --schedules 1",
     )
-    .action((o: RawOptions) => {
-      exitCode = runExploreCommand(o, io);
+    .action(async (o: RawOptions) => {
+      exitCode = await runExploreCommand(o, io);
     });
 
-  program
+  const replay = program
     .command("replay")
     .description(
       "replay a program's strace -f -y log through mm-core: check every return value against the recording and the final layout against the kernel's /proc/PID/maps; optionally under each munmap strategy",
     )
-    .argument("<trace>", "strace -f -y log (see apps/bench/fixtures/README.md)")
+    .argument(
+      "<trace...>",
+      "strace -f -y log (see apps/bench/fixtures/README.md); with several, each one's NAME.start.maps, NAME.PID.start.maps, NAME.final.maps and NAME.PID.final.maps beside it are used when present",
+    )
     .option(
       "--maps <[pid=]file>",
       "/proc/PID/maps right after execve: of the first process, or pid=file for a process that execs in the log (its later calls run on it); repeatable",
@@ -359,16 +412,45 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
       "also replay under these munmap strategies (or all) and tabulate mmap_sem holds",
     )
     .option("--json", "print the results as one JSON object on stdout")
+    .option("--quiet", "no progress bar");
+  addOptions(replay, CAMPAIGN, {})
     .addHelpText(
       "after",
       "\nExit codes: 0 every return value and layout matched, 1 a mismatch (or a call mm-core does\nnot model), 2 bad flags or a malformed/truncated input file (nothing is replayed).",
     )
-    .action((trace: string, o: RawOptions & { strategies?: string }) => {
-      const { json, exitCode: code } = runReplayCommand(trace, o);
-      if (o.json === true) io.stdout(`${JSON.stringify(json, null, 2)}\n`);
-      else io.stdout(renderReplay(json, colorsFor(io.isTTY, io.env)));
-      exitCode = code;
+    .action(async (traces: string[], o: RawOptions & { strategies?: string }) => {
+      exitCode = await runReplayTraces(traces, o, io);
     });
+
+  program
+    .command("worker")
+    .description(
+      "take jobs from a BullMQ queue (explore, sweep, history or replay run with --queue on any machine) and run them with this mmlab; Ctrl-C finishes the jobs in progress and stops",
+    )
+    .requiredOption("--queue <url>", "redis://HOST:PORT[/PREFIX], as given to the submitter")
+    .option("--concurrency <n>", "jobs at once (default: this machine's CPUs)")
+    .option(
+      "--lock <duration>",
+      "BullMQ lock and stalled-check interval: how soon a job of a dead worker moves on",
+      "30s",
+    )
+    .action(async (o: { queue: string; concurrency?: string; lock: string }) => {
+      exitCode = await runWorkerCommand(o, io);
+    });
+
+  registerHostCommand(
+    program,
+    {
+      stdout: io.stdout,
+      progress:
+        io.progressStream?.isTTY === true ? (line) => io.progressStream?.write(`${line}\n`) : null,
+      isTTY: io.isTTY,
+      env: io.env,
+    },
+    (code) => {
+      exitCode = code;
+    },
+  );
 
   try {
     await program.parseAsync([...argv], { from: "user" });
@@ -379,8 +461,16 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
       io.stderr(usageLine(err.message, hint));
       return 2;
     }
-    if (err instanceof UsageError || err instanceof ReplayInputError) {
+    if (
+      err instanceof UsageError ||
+      err instanceof ReplayInputError ||
+      err instanceof ProbeUnavailable
+    ) {
       io.stderr(usageLine(err.message, hint));
+      return 2;
+    }
+    if (err instanceof QueueUnreachableError) {
+      io.stderr(`mmlab-bench: error: ${err.message}\n`);
       return 2;
     }
     io.stderr(`mmlab-bench: ${err instanceof Error ? err.message : String(err)}\n`);
@@ -458,7 +548,26 @@ async function runHistoryCommand(o: RawOptions, io: CliIo): Promise<void> {
   const params = buildParams(o, parseSize(o.size ?? "320G"));
   const json = o.json === true;
   const c = colorsFor(io.isTTY && !json, io.env);
-  const { results, captures } = runStrategies(o, io, params, HISTORY_STRATEGIES, json);
+  const target = parseTarget(o, io.defaultWorkers);
+  const wantCaptures = o.trace !== undefined || o.ftrace !== undefined || o.report !== undefined;
+  let results: BenchResult[];
+  let captures: TraceCapture[] = [];
+  if (wantCaptures && target.queue === null) {
+    // the traces stay in this process: run as before, one strategy after another
+    ({ results, captures } = runStrategies(o, io, params, HISTORY_STRATEGIES, json));
+  } else {
+    if (wantCaptures) {
+      throw new UsageError(
+        "--trace, --ftrace and --report need the runs in this process, not --queue",
+      );
+    }
+    const version = benchVersion();
+    const jobs = HISTORY_STRATEGIES.map((s) => experimentJob(version, params, s));
+    const out = await runWithProgress(jobs, target, io, !json && o.quiet !== true, "simulations", {
+      isolate: true,
+    });
+    results = mergeExperiments(jobs, out);
+  }
   const out: BenchJson = { context: benchContext(params, HISTORY_MODEL), results };
   const wrote = await writeOutputs(o, out, captures);
   if (json) {
@@ -484,9 +593,39 @@ async function runHistoryCommand(o: RawOptions, io: CliIo): Promise<void> {
   for (const line of wrote) io.stdout(`${c.dim("wrote")} ${line}\n`);
 }
 
+// ── campaigns: jobs on local workers or BullMQ, with a progress bar ─────────────────────
+
+/** Runs the jobs where --workers/--queue say, with the campaign bar on stderr. */
+async function runWithProgress(
+  jobs: readonly CampaignJob[],
+  target: CampaignTarget,
+  io: CliIo,
+  show: boolean,
+  unit: string,
+  opts: ExecuteOptions = {},
+): Promise<Array<JobResult | undefined>> {
+  const progress = createCampaignProgress(io.progressStream, show, jobs.length, unit);
+  try {
+    return await executeCampaign(jobs, target, {
+      ...opts,
+      onResult(i, r) {
+        opts.onResult?.(i, r);
+        progress.jobDone(r.kind === "explore" ? r.schedules : 1);
+      },
+      onSkip(i) {
+        opts.onSkip?.(i);
+        progress.jobDone(0);
+      },
+      notice: (m) => io.stderr(`mmlab-bench: ${m}\n`),
+    });
+  } finally {
+    progress.stop();
+  }
+}
+
 // ── explore ─────────────────────────────────────────────────────────────────────────────
 
-function runExploreCommand(o: RawOptions, io: CliIo): number {
+async function runExploreCommand(o: RawOptions, io: CliIo): Promise<number> {
   const scenarios = exploreScenarios().map((s) => s.name);
   const scenario = o.scenario ?? "stack-expansion";
   if (!scenarios.includes(scenario)) {
@@ -505,7 +644,8 @@ function runExploreCommand(o: RawOptions, io: CliIo): number {
       `invalid --seed "${o.seed}" (the last schedule's seed, --seed + --schedules - 1, must stay below 2^32)`,
     );
   }
-  const run = runExplore({
+  const target = parseTarget(o, io.defaultWorkers);
+  const params = {
     scenario,
     strategies: strategy === "all" ? known : [strategy],
     schedules,
@@ -513,7 +653,22 @@ function runExploreCommand(o: RawOptions, io: CliIo): number {
     jitter: parseFraction(o.jitter ?? "0.5", "--jitter"),
     shuffleTies: o.shuffleTies !== false,
     cost: parseProfile(o.cost ?? DEFAULTS.profile, "--cost"),
+  };
+  const jobs = cutExplore({
+    ...params,
+    version: benchVersion(),
+    ...(o.chunk === undefined ? {} : { chunk: parseCount(o.chunk, "--chunk", 1, 1_000_000) }),
   });
+  const stopper = exploreStopper(jobs);
+  const results = await runWithProgress(
+    jobs,
+    target,
+    io,
+    !json && o.quiet !== true,
+    "schedules",
+    stopper,
+  );
+  const run = exploreJson(params, mergeExplore(jobs, results, params.strategies));
   if (json) {
     io.stdout(`${JSON.stringify(run, null, 2)}\n`);
   } else {
@@ -529,30 +684,103 @@ async function runSweepCommand(o: RawOptions, io: CliIo): Promise<void> {
   const sizes = parseSizes(o.size ?? "80G,160G,320G");
   const params = buildParams(o, Math.max(...sizes));
   const strategies = parseStrategies(o.strategies ?? "classic,zapRlock");
-  const jobs = o.jobs === undefined ? undefined : parseCount(o.jobs, "--jobs", 1, 64);
+  if (o.jobs !== undefined && o.workers === undefined) {
+    o.workers = String(parseCount(o.jobs, "--jobs", 1, 1024));
+  }
+  const target = parseTarget(o, io.defaultWorkers);
   const json = o.json === true;
   const c = colorsFor(io.isTTY && !json, io.env);
   const list = sweepJobs(params, sizes, strategies);
-  const show = !json && o.quiet !== true && io.progressStream?.isTTY === true;
-  const run = await runSweep(list, {
-    mode: io.sweepMode ?? "workers",
-    ...(jobs === undefined ? {} : { threads: jobs }),
-    onDone: (done, total) => {
-      if (show) io.progressStream?.write(`\r ${done}/${total} simulations done`);
-    },
+  const done = await runWithProgress(list, target, io, !json && o.quiet !== true, "simulations", {
+    isolate: true,
   });
-  if (show) io.progressStream?.write("\r\x1b[K");
-  const out = { context: benchContext(params), results: run.results, sweep: run.sweep };
-  const wrote = await writeOutputs(o, out, [], run.sweep);
+  const results = mergeExperiments(list, done);
+  const sweep = sweepResult(list, results);
+  const out = { context: benchContext(params), results, sweep };
+  const wrote = await writeOutputs(o, out, [], sweep);
   if (json) {
     io.stdout(`${JSON.stringify(out, null, 2)}\n`);
     return;
   }
-  const title = `sweep: munmap of ${sizes.map(formatBytes).join(", ")} by ${strategies.join(", ")} (${list.length} simulations on worker threads)`;
-  const parts = [renderSweepTable(run.sweep, c), ""];
+  const title = `sweep: munmap of ${sizes.map(formatBytes).join(", ")} by ${strategies.join(", ")} (${list.length} simulations)`;
+  const parts = [renderSweepTable(sweep, c), ""];
   if (o.quiet !== true) parts.unshift(renderHeader(out, c, title), "");
   io.stdout(`${parts.join("\n")}\n`);
   for (const line of wrote) io.stdout(`${c.dim("wrote")} ${line}\n`);
+}
+
+// ── replay ──────────────────────────────────────────────────────────────────────────────
+
+/** One trace as before; several: one job each, their reports in the order given. */
+async function runReplayTraces(
+  traces: readonly string[],
+  o: RawOptions & { strategies?: string },
+  io: CliIo,
+): Promise<number> {
+  const json = o.json === true;
+  const c = colorsFor(io.isTTY && !json, io.env);
+  const target = parseTarget(o, io.defaultWorkers);
+  if (traces.length === 1 && target.queue === null) {
+    const { json: out, exitCode: code } = runReplayCommand(traces[0] as string, o);
+    io.stdout(json ? `${JSON.stringify(out, null, 2)}\n` : renderReplay(out, c));
+    return code;
+  }
+  const loaded = loadReplayJobs(traces, o);
+  const done = await runWithProgress(
+    loaded.map((l) => l.job),
+    target,
+    io,
+    !json && o.quiet !== true,
+    "traces",
+  );
+  const outs = loaded.map((l, i) => {
+    const r = done[i];
+    if (r?.kind !== "replay") throw new Error(`campaign: no replay result for ${traces[i]}`);
+    return { json: replayJson(l.input, r), exitCode: r.exitCode };
+  });
+  if (traces.length === 1) {
+    const only = outs[0] as (typeof outs)[number];
+    io.stdout(json ? `${JSON.stringify(only.json, null, 2)}\n` : renderReplay(only.json, c));
+    return only.exitCode;
+  }
+  if (json) io.stdout(`${JSON.stringify({ traces: outs.map((x) => x.json) }, null, 2)}\n`);
+  else io.stdout(outs.map((x) => renderReplay(x.json, c)).join("\n"));
+  return outs.some((x) => x.exitCode !== 0) ? 1 : 0;
+}
+
+// ── worker ──────────────────────────────────────────────────────────────────────────────
+
+async function runWorkerCommand(
+  o: { queue: string; concurrency?: string; lock: string },
+  io: CliIo,
+): Promise<number> {
+  const q = parseQueueUrl(o.queue);
+  const concurrency =
+    o.concurrency === undefined
+      ? (io.defaultWorkers ?? os.availableParallelism())
+      : parseCount(o.concurrency, "--concurrency", 1, 1024);
+  const lockMs = parseDuration(o.lock, "s", "--lock") / 1e6;
+  if (lockMs < 100) throw new UsageError(`invalid --lock "${o.lock}" (at least 100ms)`);
+  await checkReachable(q);
+  const version = benchVersion();
+  const log = (line: string) => io.stderr(`mmlab-bench worker: ${line}\n`);
+  const worker = await startQueueWorker(q, { version, concurrency, lockMs, log });
+  log(`mmlab ${version}, ${concurrency} at once, waiting for jobs on ${q.text}`);
+  await new Promise<void>((resolve) => {
+    const stop = () => {
+      process.off("SIGINT", stop);
+      process.off("SIGTERM", stop);
+      // a second Ctrl-C leaves at once
+      process.once("SIGINT", () => process.exit(130));
+      log("stopping: finishing the jobs in progress (Ctrl-C again to leave now)");
+      resolve();
+    };
+    process.on("SIGINT", stop);
+    process.on("SIGTERM", stop);
+  });
+  await worker.close();
+  log(`stopped after ${worker.completed()} job(s)`);
+  return 0;
 }
 
 // ── hung-task ───────────────────────────────────────────────────────────────────────────

@@ -16,6 +16,7 @@ import {
   replayCommand,
 } from "@mmlab/mm-core";
 import Table from "cli-table3";
+import type { ExploreJob } from "./campaign/jobs.js";
 import type { Colors } from "./colors.js";
 import { benchVersion, machine } from "./context.js";
 import { formatMs, group } from "./format.js";
@@ -57,51 +58,81 @@ export interface ExploreRow {
   schedules: number;
   /** Sim steps checked over all of them */
   steps: number;
-  /** this machine's wall time for the exploration (ms) */
+  /** wall time of the exploration (ms): in-process, this machine's; with workers, summed over the jobs */
   wallMs: number;
   failure: (ExploreFailure & { seed: number; replayCommand: string }) | null;
 }
 
-/** Runs the explorer once per strategy, sequentially. */
+/** What one range of seeds of one strategy produced (an explore job's result). */
+export interface ExploreRangeResult {
+  /** schedules run, the failing one included */
+  schedules: number;
+  steps: number;
+  failure: ExploreRow["failure"];
+  /** wall time of this range on the machine that ran it (ms) */
+  wallMs: number;
+}
+
+/** Seeds firstSeed .. firstSeed + schedules - 1 of one strategy: mm-core's explore(). */
+export function exploreRange(
+  job: Omit<ExploreJob, "kind" | "version">,
+  now: () => number = () => performance.now(),
+): ExploreRangeResult {
+  const t = now();
+  const r = explore({
+    scenario: job.scenario,
+    strategy: job.strategy,
+    schedules: job.schedules,
+    firstSeed: job.firstSeed,
+    jitter: job.jitter,
+    shuffleTies: job.shuffleTies,
+    cost: job.cost,
+  });
+  return {
+    schedules: r.schedules,
+    steps: r.steps,
+    failure:
+      r.failure === null
+        ? null
+        : {
+            ...r.failure,
+            seed: r.failure.replay.seed,
+            replayCommand: replayCommand(r.failure.replay, EXPLORE_PROG),
+          },
+    wallMs: Math.round((now() - t) * 100) / 100,
+  };
+}
+
+/** A strategy's row from its (merged) range. */
+export function exploreRow(strategy: string, r: ExploreRangeResult): ExploreRow {
+  return {
+    strategy,
+    kernel: munmapStrategy(strategy).kernel,
+    schedules: r.schedules,
+    steps: r.steps,
+    wallMs: r.wallMs,
+    failure: r.failure,
+  };
+}
+
+/** Runs the explorer once per strategy, sequentially, in this thread. */
 export function runExplore(
   p: ExploreParams,
   now: () => number = () => performance.now(),
 ): ExploreJson {
+  const rows = p.strategies.map((strategy) =>
+    exploreRow(strategy, exploreRange({ ...p, strategy }, now)),
+  );
+  return exploreJson(p, rows);
+}
+
+/** The `--json` object: this machine's context around the rows. */
+export function exploreJson(p: ExploreParams, results: ExploreRow[]): ExploreJson {
   const scenario = exploreScenario(p.scenario);
-  const results: ExploreRow[] = [];
-  for (const name of p.strategies) {
-    const t = now();
-    const r = explore({
-      scenario: p.scenario,
-      strategy: name,
-      schedules: p.schedules,
-      firstSeed: p.firstSeed,
-      jitter: p.jitter,
-      shuffleTies: p.shuffleTies,
-      cost: p.cost,
-    });
-    const wallMs = Math.round((now() - t) * 100) / 100;
-    results.push({
-      strategy: r.strategy,
-      kernel: munmapStrategy(name).kernel,
-      schedules: r.schedules,
-      steps: r.steps,
-      wallMs,
-      failure:
-        r.failure === null
-          ? null
-          : {
-              ...r.failure,
-              seed: r.failure.replay.seed,
-              replayCommand: replayCommand(r.failure.replay, EXPLORE_PROG),
-            },
-    });
-  }
-  const m = machine();
   return {
     context: {
       version: benchVersion(),
-      machine: m,
+      machine: machine(),
       scenario: scenario.name,
       description: scenario.description,
       schedules: p.schedules,

@@ -12,6 +12,9 @@ export interface OutputFiles {
   trace?: string;
   ftrace?: string;
   report?: string;
+  /** host: the fitted cost profile, the probe outputs */
+  saveProfile?: string;
+  saveProbe?: string;
 }
 
 const OUTPUT_FLAGS: ReadonlyArray<readonly [keyof OutputFiles, string]> = [
@@ -19,6 +22,8 @@ const OUTPUT_FLAGS: ReadonlyArray<readonly [keyof OutputFiles, string]> = [
   ["trace", "--trace"],
   ["ftrace", "--ftrace"],
   ["report", "--report"],
+  ["saveProfile", "--save-profile"],
+  ["saveProbe", "--save-probe"],
 ];
 
 function statOrNull(path: string): Stats | null {

@@ -2,7 +2,14 @@
  * Experiment parameters: defaults, and the parsers the CLI uses for sizes, durations and
  * lists. Every parser throws `UsageError` with a one-line message on bad input.
  */
-import { COST_PROFILES, munmapStrategies } from "@mmlab/mm-core";
+import { existsSync, readFileSync } from "node:fs";
+import {
+  COST_PROFILES,
+  type CostModel,
+  costModelFromJson,
+  munmapStrategies,
+  registerCostProfile,
+} from "@mmlab/mm-core";
 
 export const GiB = 1024 ** 3;
 export const MiB = 1024 ** 2;
@@ -158,14 +165,32 @@ export function parseStrategies(text: string): string[] {
   return names;
 }
 
-/** A cost profile name of mm-core. */
+/**
+ * A cost profile: a name of mm-core's, or the path of a JSON profile (as written by
+ * `mmlab-bench host --save-profile`), which is read, checked and registered in mm-core under
+ * its path so that everything taking a profile name accepts it.
+ */
 export function parseProfile(text: string, flag = "--profile"): string {
-  if (COST_PROFILES[text] === undefined) {
+  if (COST_PROFILES[text] !== undefined) return text;
+  if (!existsSync(text)) {
     throw new UsageError(
-      `unknown ${flag} "${text}" (known: ${Object.keys(COST_PROFILES).join(", ")})`,
+      `unknown ${flag} "${text}" (known: ${Object.keys(COST_PROFILES).join(", ")}, or a JSON file written by host --save-profile)`,
     );
   }
+  loadProfileFile(text, flag);
   return text;
+}
+
+/** Reads and registers a profile file (again in a worker thread, whose mm-core is its own). */
+export function loadProfileFile(file: string, flag = "--profile"): void {
+  let model: CostModel;
+  try {
+    model = costModelFromJson(JSON.parse(readFileSync(file, "utf8")));
+  } catch (err) {
+    const why = err instanceof Error ? err.message.replace(/^@mmlab\/mm-core: /, "") : String(err);
+    throw new UsageError(`invalid ${flag} file "${file}": ${why}`);
+  }
+  registerCostProfile(file, model);
 }
 
 /** A fraction from 0 to 1 ("0.5", ".25", "1"). */

@@ -1,4 +1,4 @@
-/** Runs the CLI in-process for tests: captures stdout and stderr, no TTY, inline sweep. */
+/** Runs the CLI in-process for tests: captures stdout and stderr, no TTY, --workers 1 unless given. */
 import { main } from "./cli.js";
 
 export interface Ran {
@@ -23,7 +23,7 @@ export async function runCli(
     progressStream: null,
     isTTY: opts.isTTY ?? false,
     env: opts.env ?? {},
-    sweepMode: "inline",
+    defaultWorkers: 1,
   });
   return { code, out, err };
 }

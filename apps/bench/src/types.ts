@@ -87,6 +87,12 @@ export interface SweepRow {
   paper?: { munmapNs?: number; exclusiveHoldNs?: number };
   /** model / paper (munmap latency for classic, exclusive hold for zapRlock) */
   ratio?: number;
+  /** the profile was calibrated to this paper figure: ratio 1.00x by construction, not a check */
+  calibrated?: boolean;
+  /** zapRlock at the traced size: the RFC v7 ftrace's unmap_region() (an independent figure) */
+  ftrace?: { unmapRegionNs: number };
+  /** model / ftrace: the model's shared hold (unmap_region + remove_vma_list) over it */
+  ftraceRatio?: number;
 }
 
 export interface SweepResult {

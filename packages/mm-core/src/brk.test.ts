@@ -66,7 +66,11 @@ describe("brk: the heap of an exec'd program", () => {
     runChecked(sim, mm, () => sysMunmap(mm, B + 8 * P, P));
     expect(runChecked(sim, mm, () => sysBrk(mm, B + 17 * P))).toBe(B); // RLIMIT_DATA 16 pages
     expect(runChecked(sim, mm, () => sysBrk(mm, B + 16 * P))).toBe(B + 16 * P);
-    expect(() => runChecked(sim, mm, () => sysBrk(mm, -1))).toThrow(RangeError);
+    // -1 is an unsigned long a C caller can pass (ULONG_MAX): refused, the break unchanged.
+    expect(runChecked(sim, mm, () => sysBrk(mm, -1))).toBe(B + 16 * P);
+    // NaN is not: a programming error, before mmap_sem is taken.
+    expect(() => runChecked(sim, mm, () => sysBrk(mm, Number.NaN))).toThrow(RangeError);
+    expect(mm.mmapSem.history.at(-1)?.comm).toBe("test");
   });
 
   for (const [strategy, downgrades] of [

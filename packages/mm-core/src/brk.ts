@@ -36,8 +36,10 @@ import { userfaultfdUnmapComplete } from "./hooks.js";
 import { PAGE_SIZE, pageAlign } from "./layout.js";
 import type { MmStruct } from "./mm-struct.js";
 import { getUnmappedArea, isErrValue, mayExpandVm, securityVmEnoughMemoryMm } from "./mmap.js";
+import { mmapUnlockHeld } from "./mmap-unlock.js";
 import { doMunmap } from "./munmap.js";
 import { mmPopulate } from "./populate.js";
+import { checkArg, ulongArg } from "./syscall-args.js";
 import { MAP_FIXED } from "./uapi.js";
 import { mmapWriteUnlock, vmaStartWrite } from "./vma-lock.js";
 
@@ -132,23 +134,55 @@ export function* doBrkFlags(
  * perVmaLock). Returns the new break, the unchanged one on failure, or -EINTR.
  */
 export function* sysBrk(mm: MmStruct, brk: number): Op<number> {
+  checkArg("sysBrk", "brk", brk);
+  brk = ulongArg(brk); // SYSCALL_DEFINE1(brk, unsigned long, brk)
   yield* charge(mm.cost.syscall);
   return yield* traced("SyS_brk", brkLocked(mm, brk));
 }
 
 function* brkLocked(mm: MmStruct, brk: number): Op<number> {
-  if (!Number.isFinite(brk) || brk < 0) {
-    throw new RangeError(`@mmlab/mm-core: sysBrk: brk must be a non-negative address, got ${brk}`);
-  }
   const sem = mm.mmapSem;
   if ((yield* sem.downWriteKillable()) !== 0) return -EINTR;
-  yield* charge(mm.cost.lockOp);
   const origbrk = mm.brk;
   const uf: Vma[] | null = mm.userfaultfd === null ? null : [];
-  let downgraded = false;
-  let ok = false;
   const newbrk = pageAlign(brk);
   const oldbrk = pageAlign(mm.brk);
+  let state: BrkState;
+  let unlocked = false;
+  try {
+    yield* charge(mm.cost.lockOp);
+    state = yield* brkUnderLock(mm, brk, newbrk, oldbrk, uf);
+    if (state.downgraded) sem.upRead();
+    else mmapWriteUnlock(mm);
+    unlocked = true;
+  } finally {
+    // A throw (a hook, a library error) must not leave mmap_sem held in either mode.
+    if (!unlocked) mmapUnlockHeld(mm);
+  }
+  yield* charge(mm.cost.lockOp);
+  if (!state.ok) return origbrk;
+  userfaultfdUnmapComplete(mm, uf); // [newbrk, oldbrk), as do_munmap prepared it
+  if (state.populate) yield* mmPopulate(mm, oldbrk, newbrk - oldbrk);
+  return brk;
+}
+
+interface BrkState {
+  ok: boolean;
+  downgraded: boolean;
+  populate: boolean;
+}
+
+/** The body of brk() under the write lock (which it may downgrade: see `downgraded`). */
+function* brkUnderLock(
+  mm: MmStruct,
+  brk: number,
+  newbrk: number,
+  oldbrk: number,
+  uf: Vma[] | null,
+): Op<BrkState> {
+  const origbrk = mm.brk;
+  let downgraded = false;
+  let ok = false;
   const s = mm.munmapStrategy;
 
   // No CONFIG_COMPAT_BRK (Debian): the break may not go below start_brk.
@@ -186,11 +220,5 @@ function* brkLocked(mm: MmStruct, brk: number): Op<number> {
   }
 
   const populate = ok && newbrk > oldbrk && vmFlagsHas(mm.defFlags, VM_LOCKED);
-  if (downgraded) sem.upRead();
-  else mmapWriteUnlock(mm);
-  yield* charge(mm.cost.lockOp);
-  if (!ok) return origbrk;
-  userfaultfdUnmapComplete(mm, uf, newbrk, oldbrk);
-  if (populate) yield* mmPopulate(mm, oldbrk, newbrk - oldbrk);
-  return brk;
+  return { ok, downgraded, populate };
 }

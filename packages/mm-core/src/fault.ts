@@ -31,6 +31,7 @@ import { mayExpandVm, securityVmEnoughMemoryMm } from "./mmap.js";
 import { vmStatAccount } from "./munmap.js";
 import { clearUserHighpage } from "./page-contents.js";
 import { populateVmaPageRange } from "./populate.js";
+import { checkArg, ulongArg } from "./syscall-args.js";
 import { SEGV_ACCERR, SEGV_MAPERR, SIGBUS, SIGSEGV } from "./uapi.js";
 import { lockVmaUnderRcu, vmaEndRead, vmaLockFaultDone } from "./vma-lock.js";
 
@@ -238,16 +239,23 @@ export function* doPageFault(
   addr: number,
   access: FaultAccess = {},
 ): Op<FaultResult> {
+  // The address is checked before any lock: a bad one must not leave mmap_sem held.
+  checkArg("doPageFault", "addr", addr);
+  addr = ulongArg(addr);
+  // fault_in_kernel_space(): a user access above TASK_SIZE_MAX is bad_area_nosemaphore().
+  if (addr >= mm.taskSize) return FAULT_SIGSEGV_MAPERR;
   if (mm.munmapStrategy.perVmaLock === true && (access.user ?? true)) {
     const r = yield* faultUnderVmaLock(mm, addr, access);
     if (r !== null) return r;
   }
   const sem = mm.mmapSem;
   if (!sem.downReadTrylock()) yield* sem.downRead();
-  yield* charge(mm.cost.lockOp);
-  const ret = yield* doPageFaultLocked(mm, addr, access);
-  sem.upRead();
-  return ret;
+  try {
+    yield* charge(mm.cost.lockOp);
+    return yield* doPageFaultLocked(mm, addr, access);
+  } finally {
+    sem.upRead();
+  }
 }
 
 /**
@@ -268,8 +276,12 @@ function* faultUnderVmaLock(
     vmaEndRead(mm, vma);
     return null;
   }
-  const ret = yield* handleMmFault(mm, vma, addr, access);
-  vmaEndRead(mm, vma);
+  let ret: FaultResult;
+  try {
+    ret = yield* handleMmFault(mm, vma, addr, access);
+  } finally {
+    vmaEndRead(mm, vma);
+  }
   vmaLockFaultDone(mm, addr);
   // The restarted fetch faults on the NX entry just mapped, is an access error under the
   // VMA lock and ends under mmap_lock.

@@ -1,10 +1,11 @@
 import { sleep } from "@mmlab/sched";
-import { VM_MAYREAD, VM_READ, Vma, vmFlagsOf } from "@mmlab/vma-tree";
+import { VM_MAYREAD, VM_PFNMAP, VM_READ, Vma, vmFlagsOf } from "@mmlab/vma-tree";
 import { describe, expect, it } from "vitest";
 import { EINTR, ENOMEM } from "./errno.js";
 import { uprobeRegister } from "./hooks.js";
 import { PAGE_SIZE } from "./layout.js";
 import { sysMmap } from "./mmap.js";
+import { sysMremap } from "./mremap.js";
 import { sysMunmap } from "./sys-munmap.js";
 import { allocMm, runChecked } from "./test-utils.js";
 import {
@@ -83,6 +84,62 @@ describe("uprobes and userfaultfd hooks of munmap", () => {
       expect(mm.pt.rss.anon).toBe(6);
     },
   );
+
+  it("zapRlock prepares userfaultfd once when a special mapping sends it down the classic path", () => {
+    const { sim, mm } = allocMm({ munmap: "zapRlock" });
+    runChecked(sim, mm, () => sysMmap(mm, A0, 8 * P, RW, ANON | MAP_POPULATE));
+    const vma = mm.vmas()[0];
+    if (vma === undefined) throw new Error("no vma");
+    vma.vmFlags = (vma.vmFlags | VM_PFNMAP) >>> 0; // what remap_pfn_range() marks
+    vma.vmUserfaultfdCtx = {};
+    const events: string[] = [];
+    mm.userfaultfd = {
+      unmapPrep: (_v, s, e) => {
+        events.push(`prep ${(s - A0) / P}-${(e - A0) / P}`);
+        return 0;
+      },
+      unmapComplete: (s, e) => events.push(`complete ${(s - A0) / P}-${(e - A0) / P}`),
+    };
+    expect(runChecked(sim, mm, () => sysMunmap(mm, A0 + 2 * P, 2 * P))).toBe(0);
+    expect(events).toEqual(["prep 2-4", "complete 2-4"]);
+    expect(Number.isNaN(mm.mmapSem.history.at(-1)?.downgradedAt)).toBe(true); // the fallback
+  });
+
+  for (const strategy of ["classic", "zapRlock", "v4.20", "v5.8", "perVmaLock"]) {
+    it(`${strategy}: userfaultfd's completion gets the page-aligned end the prep recorded`, () => {
+      const { sim, mm } = allocMm({ munmap: strategy });
+      runChecked(sim, mm, () => sysMmap(mm, A0, 8 * P, RW, ANON | MAP_POPULATE));
+      const vma = mm.vmas()[0];
+      if (vma === undefined) throw new Error("no vma");
+      vma.vmUserfaultfdCtx = {};
+      const events: string[] = [];
+      mm.userfaultfd = {
+        unmapPrep: (_v, s, e) => {
+          events.push(`prep ${s - A0}-${e - A0}`);
+          return 0;
+        },
+        unmapComplete: (s, e) => events.push(`complete ${s - A0}-${e - A0}`),
+      };
+      // len 2 pages - 100 bytes: do_munmap unmaps [start, start + PAGE_ALIGN(len)).
+      expect(runChecked(sim, mm, () => sysMunmap(mm, A0 + 2 * P, 2 * P - 100))).toBe(0);
+      expect(events).toEqual([`prep ${2 * P}-${4 * P}`, `complete ${2 * P}-${4 * P}`]);
+    });
+  }
+
+  it("mremap's shrink completes with the range its do_munmap prepared, not [addr, addr + old_len)", () => {
+    const { sim, mm } = allocMm();
+    runChecked(sim, mm, () => sysMmap(mm, A0, 8 * P, RW, ANON | MAP_POPULATE));
+    const vma = mm.vmas()[0];
+    if (vma === undefined) throw new Error("no vma");
+    vma.vmUserfaultfdCtx = {};
+    const events: string[] = [];
+    mm.userfaultfd = {
+      unmapPrep: () => 0,
+      unmapComplete: (s, e) => events.push(`complete ${(s - A0) / P}-${(e - A0) / P}`),
+    };
+    expect(runChecked(sim, mm, () => sysMremap(mm, A0, 8 * P, 3 * P, 0))).toBe(A0);
+    expect(events).toEqual(["complete 3-8"]);
+  });
 
   it.each(["classic", "zapRlock"] as const)(
     "%s: a munmap killed while waiting for mmap_sem returns -EINTR and changes nothing",

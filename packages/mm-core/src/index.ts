@@ -9,8 +9,10 @@ export {
   E5_2680_V4_18,
   E5_2680_V4_18_V6RUN,
   perPageUnmapNs,
+  registerCostProfile,
   zapCostNs,
 } from "./cost-model.js";
+export { COST_FIELDS, costModelFromJson, costModelToJson } from "./cost-profile-json.js";
 export { doWpPage, wpPageCopy } from "./cow.js";
 export {
   EBADF,
@@ -107,6 +109,7 @@ export {
   zapPageRange,
 } from "./madvise.js";
 export { applyVmaLockFlags, canDoMlock, mlockFixup, sysMlock, sysMunlock } from "./mlock.js";
+export { sysMlockall, sysMunlockall } from "./mlockall.js";
 export {
   type KernelGeneration,
   type MmOptions,

@@ -47,6 +47,7 @@ import { EACCES, EAGAIN, EINTR, EINVAL, ENOMEM } from "./errno.js";
 import { PAGE_SIZE } from "./layout.js";
 import type { MmStruct } from "./mm-struct.js";
 import { unmapSingleVma } from "./munmap.js";
+import { checkArg, intArg, pageAlignUlong, ulongArg } from "./syscall-args.js";
 import { vmaMergeOrSplit } from "./vma-modify.js";
 
 export const MADV_NORMAL = 0;
@@ -272,13 +273,20 @@ export function* sysMadvise(
   lenIn: number,
   behavior: number,
 ): Op<number> {
+  checkArg("sysMadvise", "start", start);
+  checkArg("sysMadvise", "len", lenIn);
+  checkArg("sysMadvise", "behavior", behavior);
+  // SYSCALL_DEFINE3(madvise, unsigned long start, size_t len_in, int behavior)
+  start = ulongArg(start);
+  lenIn = ulongArg(lenIn);
+  behavior = intArg(behavior);
   yield* charge(mm.cost.syscall);
   if (!madviseBehaviorValid(mm, behavior)) return -EINVAL;
-  if (!Number.isFinite(start) || !Number.isFinite(lenIn) || start < 0 || lenIn < 0) return -EINVAL;
   if (start % PAGE_SIZE !== 0) return -EINVAL;
-  const len = Math.ceil(lenIn / PAGE_SIZE) * PAGE_SIZE;
+  const len = pageAlignUlong(lenIn);
+  if (lenIn !== 0 && len === 0) return -EINVAL; // rounded up from a small negative to zero
   const end = start + len;
-  if (end > 2 ** 64) return -EINVAL; // end < start in unsigned arithmetic
+  if (end >= 2 ** 64) return -EINVAL; // end < start in unsigned arithmetic
   if (end === start) return 0;
 
   const write = madviseNeedMmapWrite(behavior);
@@ -288,10 +296,14 @@ export function* sysMadvise(
   } else {
     yield* sem.downRead();
   }
-  yield* charge(mm.cost.lockOp);
-  const ret = yield* madviseLocked(mm, start, end, behavior);
-  if (write) sem.upWrite();
-  else sem.upRead();
+  let ret: number;
+  try {
+    yield* charge(mm.cost.lockOp);
+    ret = yield* madviseLocked(mm, start, end, behavior);
+  } finally {
+    if (write) sem.upWrite();
+    else sem.upRead();
+  }
   yield* charge(mm.cost.lockOp);
   return ret;
 }

@@ -16,6 +16,7 @@ import { EAGAIN, EFAULT, EINTR, EINVAL, ENOMEM, EPERM } from "./errno.js";
 import { PAGE_SIZE } from "./layout.js";
 import type { MmStruct } from "./mm-struct.js";
 import { mmPopulate } from "./populate.js";
+import { checkArg, pageAlignUlong, ulongAdd, ulongArg } from "./syscall-args.js";
 import { vmaMergeOrSplit } from "./vma-modify.js";
 
 /** mm/mlock.c: can_do_mlock() — v4.19. */
@@ -66,7 +67,7 @@ export function* applyVmaLockFlags(
   flags: number,
 ): Op<number> {
   const end = start + len;
-  if (end < start) return -EINVAL;
+  if (end >= 2 ** 64) return -EINVAL; // end < start: the sum wrapped
   if (end === start) return 0;
   let vma = mm.tree.findVma(start);
   if (vma === null || vma.vmStart > start) return -ENOMEM;
@@ -98,9 +99,10 @@ function countMmMlockedPageNr(mm: MmStruct, start: number, len: number): number 
   return count;
 }
 
+/** do_mlock()'s `len = PAGE_ALIGN(len + offset_in_page(start)); start &= PAGE_MASK`, in unsigned long. */
 function alignRange(start: number, len: number): { start: number; len: number } {
   const off = start % PAGE_SIZE;
-  return { start: start - off, len: Math.ceil((len + off) / PAGE_SIZE) * PAGE_SIZE };
+  return { start: start - off, len: pageAlignUlong(ulongAdd(len, off)) };
 }
 
 /** mm/mlock.c: __mlock_posix_error_return() — v4.19: POSIX errnos for a failed populate. */
@@ -112,23 +114,27 @@ export function mlockPosixErrorReturn(retval: number): number {
 
 /** mm/mlock.c: do_mlock() — v4.19, the mlock(2) system call. 0 or a negative errno. */
 export function* sysMlock(mm: MmStruct, start0: number, len0: number): Op<number> {
+  checkArg("sysMlock", "start", start0);
+  checkArg("sysMlock", "len", len0);
   yield* charge(mm.cost.syscall);
   if (!canDoMlock(mm)) return -EPERM;
-  if (!Number.isFinite(start0) || !Number.isFinite(len0) || start0 < 0 || len0 < 0) return -EINVAL;
-  const { start, len } = alignRange(start0, len0);
+  const { start, len } = alignRange(ulongArg(start0), ulongArg(len0));
   const lockLimit = Math.floor(mm.rlimits.memlock / PAGE_SIZE);
   let locked = len / PAGE_SIZE;
   if ((yield* mm.mmapSem.downWriteKillable()) !== 0) return -EINTR;
-  yield* charge(mm.cost.lockOp);
-  locked += mm.lockedVm;
-  if (locked > lockLimit && !mm.capIpcLock) {
-    // Pages already locked in the range do not count twice.
-    locked -= countMmMlockedPageNr(mm, start, len);
-  }
   let error = -ENOMEM;
-  if (locked <= lockLimit || mm.capIpcLock)
-    error = yield* applyVmaLockFlags(mm, start, len, VM_LOCKED);
-  mm.mmapSem.upWrite();
+  try {
+    yield* charge(mm.cost.lockOp);
+    locked += mm.lockedVm;
+    if (locked > lockLimit && !mm.capIpcLock) {
+      // Pages already locked in the range do not count twice.
+      locked -= countMmMlockedPageNr(mm, start, len);
+    }
+    if (locked <= lockLimit || mm.capIpcLock)
+      error = yield* applyVmaLockFlags(mm, start, len, VM_LOCKED);
+  } finally {
+    mm.mmapSem.upWrite();
+  }
   yield* charge(mm.cost.lockOp);
   if (error !== 0) return error;
   return mlockPosixErrorReturn(yield* mmPopulate(mm, start, len, false));
@@ -136,13 +142,18 @@ export function* sysMlock(mm: MmStruct, start0: number, len0: number): Op<number
 
 /** mm/mlock.c: SYSCALL munlock() — v4.19. 0 or a negative errno. */
 export function* sysMunlock(mm: MmStruct, start0: number, len0: number): Op<number> {
+  checkArg("sysMunlock", "start", start0);
+  checkArg("sysMunlock", "len", len0);
   yield* charge(mm.cost.syscall);
-  if (!Number.isFinite(start0) || !Number.isFinite(len0) || start0 < 0 || len0 < 0) return -EINVAL;
-  const { start, len } = alignRange(start0, len0);
+  const { start, len } = alignRange(ulongArg(start0), ulongArg(len0));
   if ((yield* mm.mmapSem.downWriteKillable()) !== 0) return -EINTR;
-  yield* charge(mm.cost.lockOp);
-  const ret = yield* applyVmaLockFlags(mm, start, len, 0);
-  mm.mmapSem.upWrite();
+  let ret: number;
+  try {
+    yield* charge(mm.cost.lockOp);
+    ret = yield* applyVmaLockFlags(mm, start, len, 0);
+  } finally {
+    mm.mmapSem.upWrite();
+  }
   yield* charge(mm.cost.lockOp);
   return ret;
 }

@@ -61,6 +61,7 @@ import { DEFAULT_MAP_WINDOW, PAGE_SIZE, PMD_SIZE, pageAlign, pageAligned } from 
 import type { MmStruct } from "./mm-struct.js";
 import { doMunmap, vmStatAccount } from "./munmap.js";
 import { mmPopulate } from "./populate.js";
+import { checkArg, uintArg, ulongArg } from "./syscall-args.js";
 import {
   MAP_32BIT,
   MAP_ANONYMOUS,
@@ -528,25 +529,38 @@ export function* sysMmap(
   fd = -1,
   off = 0,
 ): Op<number> {
+  checkArg("sysMmap", "addr", addr);
+  checkArg("sysMmap", "len", len);
+  checkArg("sysMmap", "prot", prot);
+  checkArg("sysMmap", "flags", flags);
+  checkArg("sysMmap", "fd", fd);
+  checkArg("sysMmap", "off", off);
+  if (flags & MAP_ANONYMOUS && flags & MAP_HUGETLB) {
+    throw new RangeError("@mmlab/mm-core: MAP_HUGETLB is not modelled");
+  }
+  // Every argument is an unsigned long (arch/x86/kernel/sys_x86_64.c); prot and flags are
+  // used through their low bits only (do_mmap ignores unknown bits), fd is fget()'s unsigned int.
+  addr = ulongArg(addr);
+  len = ulongArg(len);
+  off = ulongArg(off);
   yield* charge(mm.cost.syscall);
-  if (!Number.isFinite(addr) || !Number.isFinite(len) || addr < 0 || len < 0) return -EINVAL;
-  if (!Number.isFinite(off) || off < 0 || off % PAGE_SIZE !== 0) return -EINVAL;
+  if (off % PAGE_SIZE !== 0) return -EINVAL;
   let file: MappedFile | null = null;
   if (!(flags & MAP_ANONYMOUS)) {
-    file = Number.isInteger(fd) && fd >= 0 ? mm.fileOf(fd) : null;
+    file = mm.fileOf(uintArg(fd));
     if (file === null) return -EBADF;
     if (flags & MAP_HUGETLB) return -EINVAL; // not a hugetlbfs file
-  } else if (flags & MAP_HUGETLB) {
-    throw new RangeError("@mmlab/mm-core: MAP_HUGETLB is not modelled");
   }
   flags &= ~(MAP_EXECUTABLE | MAP_DENYWRITE);
   if ((yield* mm.mmapSem.downWriteKillable()) !== 0) return -EINTR;
-  yield* charge(mm.cost.lockOp);
-  const { addr: ret, populate } = yield* traced(
-    "do_mmap",
-    doMmap(mm, addr, len, prot, flags, off / PAGE_SIZE, file),
-  );
-  mm.mmapSem.upWrite();
+  let result: MmapResult;
+  try {
+    yield* charge(mm.cost.lockOp);
+    result = yield* traced("do_mmap", doMmap(mm, addr, len, prot, flags, off / PAGE_SIZE, file));
+  } finally {
+    mm.mmapSem.upWrite();
+  }
+  const { addr: ret, populate } = result;
   yield* charge(mm.cost.lockOp);
   if (populate > 0) yield* mmPopulate(mm, ret, populate);
   return ret;

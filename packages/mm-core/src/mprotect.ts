@@ -21,6 +21,7 @@ import { PAGE_SIZE } from "./layout.js";
 import type { MmStruct } from "./mm-struct.js";
 import { calcVmProtBits, mayExpandVm, securityVmEnoughMemoryMm } from "./mmap.js";
 import { vmStatAccount } from "./munmap.js";
+import { checkArg, hasHighBits, pageAlignUlong, ulongAdd, ulongArg } from "./syscall-args.js";
 import { PROT_EXEC, PROT_GROWSDOWN, PROT_GROWSUP, PROT_READ, PROT_WRITE } from "./uapi.js";
 import { vmaMergeOrSplit } from "./vma-modify.js";
 
@@ -85,22 +86,32 @@ export function* mprotectFixup(
 
 /** mm/mprotect.c: do_mprotect_pkey() — v4.19 (pkey -1), the mprotect(2) system call. */
 export function* sysMprotect(mm: MmStruct, start: number, len: number, prot: number): Op<number> {
+  checkArg("sysMprotect", "start", start);
+  checkArg("sysMprotect", "len", len);
+  checkArg("sysMprotect", "prot", prot);
+  start = ulongArg(start);
+  len = ulongArg(len);
   yield* charge(mm.cost.syscall);
-  if (!Number.isFinite(start) || !Number.isFinite(len) || start < 0 || len < 0) return -EINVAL;
+  // prot is an unsigned long: a bit above 31 is as unknown as PROT_SEM's neighbours.
+  const highProt = hasHighBits(prot);
   const grows = prot & (PROT_GROWSDOWN | PROT_GROWSUP);
   prot &= ~grows;
   if (grows === (PROT_GROWSDOWN | PROT_GROWSUP)) return -EINVAL; // can't be both
   if (start % PAGE_SIZE !== 0) return -EINVAL;
   if (len === 0) return 0;
-  len = Math.ceil(len / PAGE_SIZE) * PAGE_SIZE;
-  const end = start + len;
-  if (end <= start || end > Number.MAX_SAFE_INTEGER) return -ENOMEM;
-  if (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC | PROT_SEM)) return -EINVAL;
+  len = pageAlignUlong(len);
+  const end = ulongAdd(start, len);
+  if (end <= start) return -ENOMEM;
+  if (highProt || prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC | PROT_SEM)) return -EINVAL;
 
   if ((yield* mm.mmapSem.downWriteKillable()) !== 0) return -EINTR;
-  yield* charge(mm.cost.lockOp);
-  const ret = yield* mprotectLocked(mm, start, end, prot, grows);
-  mm.mmapSem.upWrite();
+  let ret: number;
+  try {
+    yield* charge(mm.cost.lockOp);
+    ret = yield* mprotectLocked(mm, start, end, prot, grows);
+  } finally {
+    mm.mmapSem.upWrite();
+  }
   yield* charge(mm.cost.lockOp);
   return ret;
 }

@@ -40,11 +40,13 @@ import {
 import { charge, type Op } from "./charge.js";
 import { EAGAIN, EFAULT, EINTR, EINVAL, ENOMEM } from "./errno.js";
 import { userfaultfdUnmapComplete } from "./hooks.js";
-import { PAGE_SIZE, PMD_SIZE, pageAlign, pageAligned } from "./layout.js";
+import { PAGE_SIZE, PMD_SIZE, pageAligned } from "./layout.js";
 import type { MmStruct } from "./mm-struct.js";
 import { getUnmappedArea, isErrValue, mayExpandVm, securityVmEnoughMemoryMm } from "./mmap.js";
+import { mmapUnlockHeld } from "./mmap-unlock.js";
 import { doMunmap, vmStatAccount } from "./munmap.js";
 import { mmPopulate } from "./populate.js";
+import { checkArg, hasHighBits, pageAlignUlong, ulongArg } from "./syscall-args.js";
 import { MAP_FIXED, MAP_PRIVATE, MAP_SHARED } from "./uapi.js";
 import { mmapWriteUnlock, vmaStartWrite } from "./vma-lock.js";
 
@@ -316,22 +318,22 @@ export function* sysMremap(
   flags: number,
   newAddr = 0,
 ): Op<number> {
+  checkArg("sysMremap", "addr", addr);
+  checkArg("sysMremap", "oldLen", oldLen);
+  checkArg("sysMremap", "newLen", newLen);
+  checkArg("sysMremap", "flags", flags);
+  checkArg("sysMremap", "newAddr", newAddr);
+  // Every argument is an unsigned long.
+  addr = ulongArg(addr);
+  oldLen = ulongArg(oldLen);
+  newLen = ulongArg(newLen);
+  newAddr = ulongArg(newAddr);
   yield* charge(mm.cost.syscall);
-  for (const [name, v] of [
-    ["addr", addr],
-    ["oldLen", oldLen],
-    ["newLen", newLen],
-    ["newAddr", newAddr],
-  ] as const) {
-    if (!Number.isFinite(v) || v < 0) {
-      throw new RangeError(`@mmlab/mm-core: sysMremap: ${name} must be a non-negative number`);
-    }
-  }
-  if (flags & ~(MREMAP_FIXED | MREMAP_MAYMOVE)) return -EINVAL;
+  if (hasHighBits(flags) || flags & ~(MREMAP_FIXED | MREMAP_MAYMOVE)) return -EINVAL;
   if (flags & MREMAP_FIXED && !(flags & MREMAP_MAYMOVE)) return -EINVAL;
   if (!pageAligned(addr)) return -EINVAL;
-  oldLen = pageAlign(oldLen);
-  newLen = pageAlign(newLen);
+  oldLen = pageAlignUlong(oldLen);
+  newLen = pageAlignUlong(newLen);
   // A zero old_len duplicates a shared mapping; a zero new_len is nonsensical.
   if (newLen === 0) return -EINVAL;
   return yield* traced("SyS_mremap", mremapLocked(mm, addr, oldLen, newLen, flags, newAddr));
@@ -347,7 +349,6 @@ function* mremapLocked(
 ): Op<number> {
   const sem = mm.mmapSem;
   if ((yield* sem.downWriteKillable()) !== 0) return -EINTR;
-  yield* charge(mm.cost.lockOp);
   const hooks = mm.userfaultfd !== null;
   const st: MremapState = {
     charged: 0,
@@ -355,6 +356,38 @@ function* mremapLocked(
     uf: hooks ? [] : null,
     ufEarly: hooks ? [] : null,
   };
+  let ret = 0;
+  let unlocked = false;
+  try {
+    yield* charge(mm.cost.lockOp);
+    const r = yield* mremapUnderLock(mm, addr, oldLen, newLen, flags, newAddr, st);
+    ret = r.ret;
+    if (r.downgraded) sem.upRead();
+    else mmapWriteUnlock(mm);
+    unlocked = true;
+  } finally {
+    // A throw (a hook, a library error) must not leave mmap_sem held in either mode.
+    if (!unlocked) mmapUnlockHeld(mm);
+  }
+  yield* charge(mm.cost.lockOp);
+  if (st.locked && newLen > oldLen) yield* mmPopulate(mm, ret + oldLen, newLen - oldLen);
+  // Each event carries the range its do_munmap prepared (mremap_to's [new_addr, +new_len),
+  // a shrink's [addr + new_len, addr + old_len), move_vma's [addr, addr + old_len)).
+  userfaultfdUnmapComplete(mm, st.ufEarly);
+  userfaultfdUnmapComplete(mm, st.uf);
+  return ret;
+}
+
+/** The body of mremap() under the write lock, which a shrink may downgrade. */
+function* mremapUnderLock(
+  mm: MmStruct,
+  addr: number,
+  oldLen: number,
+  newLen: number,
+  flags: number,
+  newAddr: number,
+  st: MremapState,
+): Op<{ ret: number; downgraded: boolean }> {
   let downgraded = false;
   let ret: number;
   const s = mm.munmapStrategy;
@@ -378,13 +411,7 @@ function* mremapLocked(
 
   if (isErrValue(ret)) st.locked = false;
   else mm.committedVm += st.charged; // vm_unacct_memory(charged) on every error path
-  if (downgraded) sem.upRead();
-  else mmapWriteUnlock(mm);
-  yield* charge(mm.cost.lockOp);
-  if (st.locked && newLen > oldLen) yield* mmPopulate(mm, ret + oldLen, newLen - oldLen);
-  userfaultfdUnmapComplete(mm, st.ufEarly, newAddr, newAddr + newLen);
-  userfaultfdUnmapComplete(mm, st.uf, addr, addr + oldLen);
-  return ret;
+  return { ret, downgraded };
 }
 
 /** The grow half of the syscall: in place when the VMA can expand, else a move (MAYMOVE). */

@@ -26,7 +26,24 @@ export function* mmPopulate(
   const end = start + len;
   const sem = mm.mmapSem;
   yield* sem.downRead();
+  let ret = 0;
+  try {
+    yield* charge(mm.cost.lockOp);
+    ret = yield* populateLocked(mm, start, end, ignoreErrors);
+  } finally {
+    sem.upRead();
+  }
   yield* charge(mm.cost.lockOp);
+  return ret;
+}
+
+/** The loop of __mm_populate() over the VMAs of [start, end), under the read lock. */
+function* populateLocked(
+  mm: MmStruct,
+  start: number,
+  end: number,
+  ignoreErrors: boolean,
+): Op<number> {
   let ret = 0;
   for (let nstart = start; nstart < end; ) {
     const vma = mm.tree.findVma(nstart);
@@ -44,8 +61,6 @@ export function* mmPopulate(
     }
     nstart = nend;
   }
-  sem.upRead();
-  yield* charge(mm.cost.lockOp);
   return ret;
 }
 

@@ -130,13 +130,17 @@ export function* procPidCmdlineRead(proc: Process): Op<string> {
   const start = mm.argStart;
   const end = mm.argEnd;
   // __access_remote_vm()
-  yield* mm.mmapSem.downRead();
-  yield* charge(mm.cost.lockOp);
   const first = Math.floor(start / PAGE_SIZE);
   const pages = Math.floor((end - 1) / PAGE_SIZE) - first + 1;
-  const got = yield* getUserPages(mm, start, pages, false);
-  yield* charge(mm.cost.cmdlineRead);
-  mm.mmapSem.upRead();
+  yield* mm.mmapSem.downRead();
+  let got: number;
+  try {
+    yield* charge(mm.cost.lockOp);
+    got = yield* getUserPages(mm, start, pages, false);
+    yield* charge(mm.cost.cmdlineRead);
+  } finally {
+    mm.mmapSem.upRead();
+  }
   yield* charge(mm.cost.lockOp);
   return got === pages ? mm.cmdline : "";
 }

@@ -20,6 +20,8 @@ import {
   TASK_SIZE_MAX_4,
   TASK_SIZE_MAX_5,
 } from "./constants.js";
+import { PageTable } from "./page-table.js";
+import { PhysMem } from "./phys-mem.js";
 import { GiB, MiB, RW, setup } from "./test-utils.js";
 
 describe("constants (arch/x86/include/asm/pgtable_64_types.h, pgtable_types.h)", () => {
@@ -178,5 +180,28 @@ describe("5-level (LA57) addresses", () => {
     expect(() => pt.mapAnonPage(2 ** 47 + 4096, true)).toThrow(/below 2\^47/);
     expect(() => pt.mapAnonPage(0x1001, true)).toThrow(RangeError);
     expect(pt.mapAnonPage(2 ** 47 - 4096, true)).toBe(0);
+  });
+});
+
+describe("addresses no C caller could pass", () => {
+  it("every address entry point throws: TypeError for a non-number, RangeError for NaN, fractions, ±Infinity, negatives", () => {
+    const pt = new PageTable(new PhysMem({ bytes: 1 << 24 }));
+    for (const bad of [
+      Number.NaN,
+      1.5,
+      4096.5,
+      Number.POSITIVE_INFINITY,
+      Number.NEGATIVE_INFINITY,
+      -4096,
+    ]) {
+      expect(() => pt.followPage(bad)).toThrow(RangeError);
+      expect(() => pt.pteAlloc(bad)).toThrow(RangeError);
+      expect(() => pt.mapAnonPage(bad, true)).toThrow(RangeError);
+    }
+    for (const bad of ["4096", undefined, 4096n]) {
+      expect(() => pt.followPage(bad as unknown as number)).toThrow(TypeError);
+      expect(() => pt.pteAlloc(bad as unknown as number)).toThrow(TypeError);
+    }
+    expect(pt.nrPtes).toBe(0);
   });
 });

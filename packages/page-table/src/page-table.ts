@@ -180,6 +180,9 @@ export class PageTable {
 
   /** @internal a user address (page aligned, at most the top of user space) as a page number */
   toPn(addr: number, what: string): number {
+    if (typeof addr !== "number") {
+      throw new TypeError(`@mmlab/page-table: ${what} must be a number, got ${typeof addr}`);
+    }
     const pn = addr / PAGE_SIZE;
     if (!Number.isInteger(pn) || pn < 0 || pn > this.userTopPn) {
       throw new RangeError(

@@ -17,7 +17,7 @@ import { areaPos } from "./maple/gap.js";
 import { masEraseExact, masInsertRange } from "./maple/store.js";
 import { masWalk, mtFind, mtFindRev, mtreeLoad, walkPos } from "./maple/walk.js";
 import { MapleTree, type MaState } from "./maple-tree.js";
-import { and53, infoPages, MAPLE_MAX, PAGE_SIZE } from "./page.js";
+import { and53, infoPages, MAPLE_MAX, PAGE_SIZE, queryPageOf } from "./page.js";
 import {
   checkVmaBounds,
   DEFAULT_STACK_GUARD_GAP,
@@ -41,13 +41,10 @@ if (PAGE_INV * PAGE_SIZE !== 1 || ULONG_MAX !== MAPLE_MAX)
   throw new Error("@mmlab/vma-tree: maple-vma-tree constants");
 const TWO_64 = 2 ** 64;
 
+/** The page index of a query address; anything else throws through queryPageOf(). */
 function pageOf(addr: number, fn: string): number {
-  if (!(addr >= 0) || addr > TWO_64) {
-    throw new RangeError(
-      `@mmlab/vma-tree: MapleVmaTree.${fn}: address ${addr} is not a user address`,
-    );
-  }
-  return Math.floor(addr * PAGE_INV);
+  if (Number.isInteger(addr) && addr >= 0 && addr <= TWO_64) return Math.floor(addr * PAGE_INV);
+  return queryPageOf(addr, `MapleVmaTree.${fn}`);
 }
 
 /** mm->mm_mt with the mm/mmap.c (v6.8) VMA operations over it. */

@@ -14,9 +14,27 @@ export const MAPLE_MAX = Number.MAX_SAFE_INTEGER;
 
 const TWO_32 = 4294967296;
 const TWO_53 = 9007199254740992;
+const TWO_64 = 2 ** 64;
 
 /** Virtual page index of an address: floor(addr / PAGE_SIZE), exact (no 32-bit shift). */
 export function pageIndexOf(addr: number): number {
+  return Math.floor(addr / PAGE_SIZE);
+}
+
+/**
+ * The page index of a query address (find_vma() and friends take an unsigned long): a
+ * TypeError for a non-number, a RangeError for NaN, ±Infinity, a fraction, a negative value or
+ * one above 2^64, which no C caller could pass. Both trees check their queries here.
+ */
+export function queryPageOf(addr: unknown, where: string): number {
+  if (typeof addr !== "number") {
+    throw new TypeError(`@mmlab/vma-tree: ${where}: address must be a number, got ${typeof addr}`);
+  }
+  if (!Number.isInteger(addr) || addr < 0 || addr > TWO_64) {
+    throw new RangeError(
+      `@mmlab/vma-tree: ${where}: address ${addr} is not an integer in [0, 2^64]`,
+    );
+  }
   return Math.floor(addr / PAGE_SIZE);
 }
 

@@ -43,7 +43,7 @@
  * never changes on a linked VMA in the kernel either.
  */
 import { ENOMEM } from "./errno.js";
-import { and53, infoPages, PAGE_SIZE } from "./page.js";
+import { and53, infoPages, PAGE_SIZE, queryPageOf } from "./page.js";
 import {
   checkVmaBounds,
   DEFAULT_STACK_GUARD_GAP,
@@ -156,6 +156,7 @@ export class RbVmaTree implements VmaTree {
 
   /** include/linux/mm.h: find_vma_intersection() — v4.19 */
   findVmaIntersection(start: number, end: number): Vma | null {
+    addrPage(end);
     const vma = this.findVma(start);
     return vma !== null && vma.vmStart < end ? vma : null;
   }
@@ -188,6 +189,7 @@ export class RbVmaTree implements VmaTree {
   }
 
   *range(start: number, end: number): IterableIterator<Vma> {
+    addrPage(end);
     let n = this.findVmaNode(addrPage(start));
     while (n !== NIL) {
       const vma = this.vmas[n]!;
@@ -862,9 +864,10 @@ export class RbVmaTree implements VmaTree {
   }
 }
 
-/** floor(addr / PAGE_SIZE) after checking addr is a non-negative number. */
+const TWO_64 = 2 ** 64;
+
+/** floor(addr / PAGE_SIZE) after the query-address check. */
 function addrPage(addr: number): number {
-  if (!(addr >= 0))
-    throw new RangeError(`@mmlab/vma-tree: address ${addr} is not a non-negative number`);
-  return Math.floor(addr / PAGE_SIZE);
+  if (Number.isInteger(addr) && addr >= 0 && addr <= TWO_64) return Math.floor(addr / PAGE_SIZE);
+  return queryPageOf(addr, "RbVmaTree");
 }

@@ -21,3 +21,27 @@ describe("createVmaTree", () => {
     expect(() => createVmaTree("avl" as "rb")).toThrow(TypeError);
   });
 });
+
+describe("query addresses no C caller could pass", () => {
+  for (const kind of ["rb", "maple"] as const) {
+    it(`${kind}: NaN, fractions, ±Infinity, negatives and > 2^64 are RangeErrors, non-numbers TypeErrors`, () => {
+      const tree = createVmaTree(kind);
+      for (const bad of [
+        Number.NaN,
+        1.5,
+        Number.POSITIVE_INFINITY,
+        Number.NEGATIVE_INFINITY,
+        -4096,
+        2 ** 65,
+      ]) {
+        expect(() => tree.findVma(bad)).toThrow(RangeError);
+        expect(() => tree.vmaLookup(bad)).toThrow(RangeError);
+        expect(() => tree.findVmaIntersection(0, bad)).toThrow(RangeError);
+      }
+      for (const bad of ["4096", undefined, 4096n]) {
+        expect(() => tree.findVma(bad as unknown as number)).toThrow(TypeError);
+      }
+      expect(tree.findVma(2 ** 64)).toBeNull();
+    });
+  }
+});

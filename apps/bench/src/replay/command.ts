@@ -150,6 +150,65 @@ export function parseStrategyList(text: string | undefined): string[] {
   return list;
 }
 
+/** What one trace's replay produced, before the submitter adds its context. */
+export interface ReplayOutcome {
+  replay: Omit<ReplayResult, "timings">;
+  strategies: StrategyRow[];
+  exitCode: 0 | 1;
+}
+
+/** Replays one parsed input under the base strategy, then under each of `strategies`. */
+export function replayOutcome(
+  input: ReplayInput,
+  opts: { generation: Generation; mmapMinAddr?: number; strategies: readonly string[] },
+): ReplayOutcome {
+  const parsed = parseReplay(input); // every line checked before anything runs
+  const base = {
+    generation: opts.generation,
+    ...(opts.mmapMinAddr === undefined ? {} : { mmapMinAddr: opts.mmapMinAddr }),
+  };
+  const main = runReplay(input, parsed, base);
+  const rows: StrategyRow[] = [];
+  for (const name of opts.strategies) {
+    const r = name === main.strategy ? main : runReplay(input, parsed, { ...base, strategy: name });
+    rows.push(strategyRow(r));
+  }
+  const { timings: _t, ...replay } = main;
+  const ok =
+    main.modelError === null && main.mismatched === 0 && main.layouts.every((l) => l.matched);
+  return { replay, strategies: rows, exitCode: ok ? 0 : 1 };
+}
+
+/** The `--json` object of one trace: this machine's context around an outcome. */
+export function replayJson(input: ReplayInput, outcome: ReplayOutcome): ReplayJson {
+  // the first process's first image: --maps FILE, or its first --maps PID=FILE
+  const firstPid = outcome.replay.processes[0]?.pid;
+  const first =
+    input.startMaps === undefined
+      ? (input.execMaps ?? []).find((m) => m.pid === firstPid)
+      : undefined;
+  const nth = new Map<number | undefined, number>([[firstPid, 1]]); // its first execve: the start
+  return {
+    context: {
+      version: benchVersion(),
+      machine: machine(),
+      trace: input.trace.name,
+      startMaps: input.startMaps?.name ?? first?.name ?? null,
+      execMaps: (input.execMaps ?? [])
+        .filter((m) => m !== first)
+        .map((m) => {
+          const execve = (nth.get(m.pid) ?? 0) + 1; // its successful execves in the log
+          nth.set(m.pid, execve);
+          return { pid: m.pid, execve, file: m.name };
+        }),
+      expectMaps: (input.expectMaps ?? []).map((m) => m.name),
+      time: "virtual (ns)",
+    },
+    replay: outcome.replay,
+    strategies: outcome.strategies,
+  };
+}
+
 /** Runs the whole command; returns the JSON object and the exit code. */
 export function runReplayCommand(
   trace: string,
@@ -159,46 +218,12 @@ export function runReplayCommand(
   const mmapMinAddr = parseMinAddr(o.mmapMinAddr);
   const strategies = parseStrategyList(o.strategies);
   const input = loadReplayInput(trace, o);
-  const parsed = parseReplay(input); // every line checked before anything runs
-  const base = { generation, ...(mmapMinAddr === undefined ? {} : { mmapMinAddr }) };
-  const main = runReplay(input, parsed, base);
-  const rows: StrategyRow[] = [];
-  for (const name of strategies) {
-    const r = name === main.strategy ? main : runReplay(input, parsed, { ...base, strategy: name });
-    rows.push(strategyRow(r));
-  }
-  const { timings: _t, ...replay } = main;
-  const ok =
-    main.modelError === null && main.mismatched === 0 && main.layouts.every((l) => l.matched);
-  // the first process's first image: --maps FILE, or its first --maps PID=FILE
-  const firstPid = parsed.firstPid;
-  const first =
-    input.startMaps === undefined
-      ? (input.execMaps ?? []).find((m) => m.pid === firstPid)
-      : undefined;
-  const nth = new Map<number, number>([[firstPid, 1]]); // its first execve: the start maps
-  return {
-    json: {
-      context: {
-        version: benchVersion(),
-        machine: machine(),
-        trace: input.trace.name,
-        startMaps: input.startMaps?.name ?? first?.name ?? null,
-        execMaps: (input.execMaps ?? [])
-          .filter((m) => m !== first)
-          .map((m) => {
-            const execve = (nth.get(m.pid) ?? 0) + 1; // its successful execves in the log
-            nth.set(m.pid, execve);
-            return { pid: m.pid, execve, file: m.name };
-          }),
-        expectMaps: (input.expectMaps ?? []).map((m) => m.name),
-        time: "virtual (ns)",
-      },
-      replay,
-      strategies: rows,
-    },
-    exitCode: ok ? 0 : 1,
-  };
+  const outcome = replayOutcome(input, {
+    generation,
+    strategies,
+    ...(mmapMinAddr === undefined ? {} : { mmapMinAddr }),
+  });
+  return { json: replayJson(input, outcome), exitCode: outcome.exitCode };
 }
 
 export function strategyRow(r: ReplayResult): StrategyRow {

@@ -37,6 +37,12 @@ describe("renderReport", () => {
     ]);
   });
 
+  it("labels the per-result peak RSS as the process's peak so far (the runs share one process)", () => {
+    const html = renderReport(run.json, run.captures);
+    expect(html).toContain("process peak RSS so far");
+    expect(html).not.toMatch(/>peak RSS</);
+  });
+
   it("draws one timeline row per task, per strategy and panel", () => {
     const html = renderReport(run.json, run.captures);
     for (const c of run.captures) {

@@ -157,7 +157,9 @@ export const RESULT_COLUMNS: readonly Column[] = [
     format: fmtMs,
   },
   {
-    head: "peak RSS",
+    // process.resourceUsage().maxRSS when the result was taken: the process's peak so far, so a
+    // later row includes every earlier one (the simulations share one process).
+    head: "process peak RSS so far",
     field: "sim.peakRssBytes",
     value: (r) => r.sim.peakRssBytes,
     format: fmtBytes,

@@ -14,12 +14,16 @@ import type { MunmapStrategy } from "./strategy.js";
 export function* vmMunmap(mm: MmStruct, start: number, len: number): Op<number> {
   const sem = mm.mmapSem;
   if ((yield* sem.downWriteKillable()) !== 0) return -EINTR; // killed while waiting: nothing changed
-  yield* charge(mm.cost.lockOp);
   const uf: Vma[] | null = mm.userfaultfd === null ? null : [];
-  const ret = yield* traced("do_munmap", doMunmap(mm, start, len, uf));
-  sem.upWrite();
+  let ret: number;
+  try {
+    yield* charge(mm.cost.lockOp);
+    ret = yield* traced("do_munmap", doMunmap(mm, start, len, uf));
+  } finally {
+    sem.upWrite(); // also when a hook or a library throws: never leave mmap_sem held
+  }
   yield* charge(mm.cost.lockOp);
-  userfaultfdUnmapComplete(mm, uf, start, start + len);
+  userfaultfdUnmapComplete(mm, uf); // the ranges do_munmap's prep recorded
   return ret;
 }
 

@@ -23,6 +23,7 @@ import { charge, type Op } from "../charge.js";
 import { EINTR } from "../errno.js";
 import { userfaultfdUnmapComplete, userfaultfdUnmapPrep } from "../hooks.js";
 import type { MmStruct } from "../mm-struct.js";
+import { mmapUnlockHeld } from "../mmap-unlock.js";
 import {
   detachVmasToBeUnmapped,
   munlockRange,
@@ -126,17 +127,25 @@ export function* __vmMunmap(
 ): Op<number> {
   const sem = mm.mmapSem;
   if ((yield* sem.downWriteKillable()) !== 0) return -EINTR; // killed while waiting: nothing changed
-  yield* charge(mm.cost.lockOp);
   const uf: Vma[] | null = mm.userfaultfd === null ? null : [];
-  let ret = yield* traced("__do_munmap", doMunmap(mm, start, len, uf, downgrade));
-  if (ret === 1) {
-    sem.upRead();
-    ret = 0;
-  } else {
-    mmapWriteUnlock(mm);
+  let ret = 0;
+  let unlocked = false;
+  try {
+    yield* charge(mm.cost.lockOp);
+    ret = yield* traced("__do_munmap", doMunmap(mm, start, len, uf, downgrade));
+    if (ret === 1) {
+      sem.upRead();
+      ret = 0;
+    } else {
+      mmapWriteUnlock(mm);
+    }
+    unlocked = true;
+  } finally {
+    // A throw (a hook, a library error) must not leave mmap_sem held in either mode.
+    if (!unlocked) mmapUnlockHeld(mm);
   }
   yield* charge(mm.cost.lockOp);
-  userfaultfdUnmapComplete(mm, uf, start, start + len);
+  userfaultfdUnmapComplete(mm, uf); // the ranges __do_munmap's prep recorded
   return ret;
 }
 

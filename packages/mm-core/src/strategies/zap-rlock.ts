@@ -10,6 +10,7 @@ import { charge, type Op } from "../charge.js";
 import { EINTR } from "../errno.js";
 import { userfaultfdUnmapComplete, userfaultfdUnmapPrep, vmaHasUprobes } from "../hooks.js";
 import type { MmStruct } from "../mm-struct.js";
+import { mmapUnlockHeld } from "../mmap-unlock.js";
 import {
   detachVmasToBeUnmapped,
   doMunmap,
@@ -23,10 +24,10 @@ import {
 import type { MunmapStrategy } from "./strategy.js";
 
 /**
- * mm/mmap.c: do_munmap_zap_rlock() with vm_munmap_zap_rlock() — RFC v8 3/5 (Yang Shi,
- * linux-mm 2018-08-15). The special-mapping test is the intended
- * `vm_flags & (VM_HUGETLB | VM_PFNMAP)`; the posted patch had `|`, always true
- * (found by Vlastimil Babka in review).
+ * mm/mmap.c: vm_munmap_zap_rlock() and do_munmap_zap_rlock() — RFC v7 2/4 (Yang Shi,
+ * linux-mm 2018-08-10, the text in /work/shared/reference), with the special-mapping fallback
+ * of RFC v7 4/4 "mm: unmap special vmas with regular do_munmap()". userfaultfd's completion
+ * gets the range the prep recorded: [start, start + PAGE_ALIGN(len)).
  */
 export function* vmMunmapZapRlock(mm: MmStruct, start: number, len: number): Op<number> {
   const bad = munmapRangeOk(mm, start, len);
@@ -34,51 +35,64 @@ export function* vmMunmapZapRlock(mm: MmStruct, start: number, len: number): Op<
   const end = start + munmapAlignLen(len);
   const sem = mm.mmapSem;
   if ((yield* sem.downWriteKillable()) !== 0) return -EINTR; // killed while waiting: nothing changed
-  yield* charge(mm.cost.lockOp);
   const uf: Vma[] | null = mm.userfaultfd === null ? null : [];
-  const ret = yield* doMunmapZapRlock(mm, start, len, end, uf);
-  userfaultfdUnmapComplete(mm, uf, start, end);
+  let ret = 0;
+  let unlocked = false;
+  try {
+    yield* charge(mm.cost.lockOp);
+    const r = yield* doMunmapZapRlock(mm, start, len, end, uf);
+    ret = r.ret;
+    if (r.downgraded) sem.upRead();
+    else sem.upWrite();
+    unlocked = true;
+  } finally {
+    // A throw (a hook, a library error) must not leave mmap_sem held in either mode.
+    if (!unlocked) mmapUnlockHeld(mm);
+  }
+  yield* charge(mm.cost.lockOp);
+  userfaultfdUnmapComplete(mm, uf);
   return ret;
 }
 
-/** The body of do_munmap_zap_rlock(): takes the write lock held, returns with it released. */
+/**
+ * The body of do_munmap_zap_rlock() under the write lock, which it downgrades for the zap
+ * (`downgraded`); the caller releases it in whichever mode it ends in.
+ */
 function* doMunmapZapRlock(
   mm: MmStruct,
   start: number,
   len: number,
   end: number,
   uf: Vma[] | null,
-): Op<number> {
+): Op<{ ret: number; downgraded: boolean }> {
   const sem = mm.mmapSem;
   const first = yield* munmapLookupVma(mm, start, end);
   if (first === null || typeof first === "number") {
-    sem.upWrite();
-    yield* charge(mm.cost.lockOp);
-    return first === null ? 0 : first;
+    return { ret: first === null ? 0 : first, downgraded: false };
   }
   const prev = mm.tree.vmaPrev(first);
-  if (uf !== null) {
-    const err = userfaultfdUnmapPrep(mm, first, start, end, uf);
-    if (err !== 0) {
-      sem.upWrite();
-      yield* charge(mm.cost.lockOp);
-      return err;
-    }
-  }
 
-  // Special mappings keep the old path, still under the write lock; the splits already done
-  // are harmless (do_munmap finds the same boundaries).
+  // Special mappings keep the old path, still under the write lock. The scan comes before
+  // userfaultfd's prep (it only reads vm_flags and the uprobes), so that the fallback's
+  // do_munmap is the one prep: each VMA with a context is prepared exactly once. The splits
+  // already done are harmless (do_munmap finds the same boundaries).
   for (let v: Vma | null = first; v !== null && v.vmStart < end; v = mm.tree.vmaNext(v)) {
     yield* charge(mm.cost.vmaSpecialCheck);
+    // The `|` was in RFC v7 4/4 "mm: unmap special vmas with regular do_munmap()" (2018-08-09):
+    // `vm_flags | (VM_HUGETLB | VM_PFNMAP)` is always true, so every munmap would take the
+    // fallback; Vlastimil Babka replied to 4/4 twice on 2018-08-10 (the thread overview of the
+    // RFC v7 2/4 text; 4/4's diff itself is not in that text). This is the intended `&`.
     if (
       (v.vmFile !== null && vmaHasUprobes(mm, v, start, end)) ||
       vmFlagsHas(v.vmFlags, VM_HUGETLB | VM_PFNMAP)
     ) {
       const ret = yield* traced("do_munmap", doMunmap(mm, start, len, uf));
-      sem.upWrite();
-      yield* charge(mm.cost.lockOp);
-      return ret;
+      return { ret, downgraded: false };
     }
+  }
+  if (uf !== null) {
+    const err = userfaultfdUnmapPrep(mm, first, start, end, uf);
+    if (err !== 0) return { ret: err, downgraded: false };
   }
 
   // munlock changes vm_flags of live VMAs: it must run before the downgrade.
@@ -90,9 +104,7 @@ function* doMunmapZapRlock(
   // Under the read lock from here: nobody can find the detached VMAs any more.
   yield* traced("unmap_region", unmapRegion(mm, detached, prev, start, end));
   yield* removeVmaList(mm, detached);
-  sem.upRead();
-  yield* charge(mm.cost.lockOp);
-  return 0;
+  return { ret: 0, downgraded: true };
 }
 
 export const ZAP_RLOCK: MunmapStrategy = Object.freeze({
