@@ -524,6 +524,24 @@ describe("mmlab-bench replay", () => {
     );
   });
 
+  it("several traces: each one's process tree from the maps files beside it", async () => {
+    const r = await runCli([
+      "replay",
+      `${dir}c-spawn.strace`,
+      `${dir}gcc.strace`,
+      "--mmap-min-addr",
+      "4096",
+      "--workers",
+      "1",
+      "--quiet",
+    ]);
+    expect(r.err).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.out).toContain("final layouts: 4 of 4 processes matched\n");
+    expect(r.out).toContain("exec:    gcc.27840.start.maps (pid 27840 after its execve #2)\n");
+    expect(r.out).toContain("final layouts: 3 of 3 processes matched\n");
+  });
+
   it("--strategies all tabulates the recorded workload's mmap_sem holds per strategy", async () => {
     const r = await runCli([...args("c-threads"), "--strategies", "all"]);
     expect(r.code).toBe(0);
