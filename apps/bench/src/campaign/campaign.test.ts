@@ -130,7 +130,7 @@ describe("--workers: tinypool workers print what one process prints", () => {
     // and the serial explorer of before, one explore() over all seeds per strategy
     const serial = runExplore({
       ...BASE,
-      strategies: ["classic", "zapRlock", "v4.20", "v5.8", "perVmaLock"],
+      strategies: ["classic", "zapRlock", "v4.20", "v5.8", "perVmaLock", "v6.4.y"],
       schedules: 30,
     });
     expect(withoutWall(JSON.parse(one.out))).toEqual(
