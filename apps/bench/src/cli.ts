@@ -33,7 +33,7 @@ import { loadReplayJobs } from "./campaign/replay-jobs.js";
 import type { JobResult } from "./campaign/run-job.js";
 import { type Colors, colorsFor } from "./colors.js";
 import { benchContext, benchVersion } from "./context.js";
-import { runExperiment } from "./experiment.js";
+import { newMachine, runExperiment } from "./experiment.js";
 import { exploreExitCode, exploreJson, renderExploreAll, renderExploreOne } from "./explore.js";
 import { formatBytes, formatNs, group } from "./format.js";
 import {
@@ -45,6 +45,7 @@ import {
 } from "./history.js";
 import { registerHostCommand } from "./host/command.js";
 import { ProbeUnavailable } from "./host/probe.js";
+import { rerunWithHugePages } from "./huge-pages.js";
 import { type HungTaskParams, runHungTask } from "./hung-task.js";
 import { checkOutputPaths, writeOutputs } from "./outputs.js";
 import {
@@ -509,9 +510,11 @@ function runStrategies(
   const progress = createProgress(io.progressStream, !json && o.quiet !== true);
   const results: BenchResult[] = [];
   const captures: TraceCapture[] = [];
+  const machine = newMachine(); // one PhysMem and slab cache for all the runs (no second first-touch)
   try {
     for (const s of strategies) {
       const run = runExperiment(params, s, {
+        machine,
         trace: wantCaptures,
         onProgress: (phase, done, total) => progress.update(s, phase, done, total),
       });
@@ -904,7 +907,9 @@ function isEntry(): boolean {
   }
 }
 
-if (isEntry()) {
+const rerun = isEntry() ? rerunWithHugePages() : null;
+if (rerun !== null) process.exitCode = rerun;
+else if (isEntry()) {
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;

@@ -105,14 +105,20 @@ export function renderSummary(results: readonly BenchResult[], c: Colors): strin
   return lines.join("\n");
 }
 
-/** The simulation's own cost on this machine: wall time per phase, ns per page, peak RSS. */
+/**
+ * The simulation's own cost on this machine: wall time per phase, ns per page, and beside it
+ * the process's kernel CPU time and page faults in the phase (first-touch costs), peak RSS.
+ */
 export function renderSimFigures(results: readonly BenchResult[], c: Colors): string {
   const lines = [c.bold("Simulation (this machine, wall clock)")];
   let peak = 0;
   for (const r of results) {
-    const w = r.sim.wallMs;
+    const phase = (name: string, ms: number, sysMs: number, faults: number) =>
+      `${name.padEnd(13)}${formatMs(ms).padStart(8)} (${((ms * 1e6) / r.pages).toFixed(1)} ns/page)  ${c.dim(`sys ${formatMs(sysMs).padStart(7)}, ${group(faults).padStart(7)} page faults`)}`;
+    const { wallMs: w, sysMs, pageFaults: pf } = r.sim;
     lines.push(
-      `  ${r.strategy.padEnd(10)} populate ${formatMs(w.populate)} (${((w.populate * 1e6) / r.pages).toFixed(1)} ns/page), munmap phase ${formatMs(w.measured)} (${((w.measured * 1e6) / r.pages).toFixed(1)} ns/page)`,
+      `  ${r.strategy.padEnd(10)} ${phase("populate", w.populate, sysMs.populate, pf.populate)}`,
+      `  ${"".padEnd(10)} ${phase("munmap phase", w.measured, sysMs.measured, pf.measured)}`,
     );
     peak = Math.max(peak, r.sim.peakRssBytes);
   }

@@ -25,7 +25,12 @@ function result(
     faultWait: NONE,
     writerWait: NONE,
     hungTaskReports: [],
-    sim: { wallMs: { populate: 0, measured: 0 }, peakRssBytes: 0 },
+    sim: {
+      wallMs: { populate: 0, measured: 0 },
+      sysMs: { populate: 0, measured: 0 },
+      pageFaults: { populate: 0, measured: 0 },
+      peakRssBytes: 0,
+    },
   };
 }
 

@@ -56,7 +56,15 @@ export interface BenchResult {
     blockedNs: number;
     message: string;
   }>;
-  sim: { wallMs: { populate: number; measured: number }; events?: number; peakRssBytes: number };
+  sim: {
+    wallMs: { populate: number; measured: number };
+    /** this process's CPU time in the kernel per phase (ms): mostly first-touch faults */
+    sysMs: { populate: number; measured: number };
+    /** this process's page faults (minor + major) per phase */
+    pageFaults: { populate: number; measured: number };
+    events?: number;
+    peakRssBytes: number;
+  };
   /**
    * Optional, only for strategies with per-VMA locks (`perVmaLock`): what the fault path's
    * VMA locks did in the measured phase, from mm-core's `vmaLockStats(mm)`. Faults handled

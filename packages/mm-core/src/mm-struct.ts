@@ -7,7 +7,7 @@
  * rlimits). Operations on it live beside it (mmap.ts, munmap.ts, fault.ts, ...), named after
  * their kernel functions, and run as generators inside sim tasks.
  */
-import { PageTable, PhysMem } from "@mmlab/page-table";
+import { PageTable, PhysMem, type SlabCache } from "@mmlab/page-table";
 import { RwSemaphore, type RwsemGeneration } from "@mmlab/rwsem";
 import type { Sim } from "@mmlab/sched";
 import { type AnonVma, createVmaTree, type Vma, type VmaTree } from "@mmlab/vma-tree";
@@ -49,6 +49,11 @@ export interface MmOptions {
   phys?: PhysMem;
   /** Physical memory size when no `phys` is given (default: PhysMem's, 384 GiB). */
   physBytes?: number;
+  /**
+   * Where the page tables keep their entries (a SlabCache of @mmlab/page-table), to reuse
+   * across address spaces that live one after another; default: the page table's own.
+   */
+  slabCache?: SlabCache;
   /** mmap_sem generation: "v4.18" (default) or "v5.3". */
   rwsem?: RwsemGeneration;
   /** Cost model or profile name; default "e5-2680-v4.18". */
@@ -169,7 +174,10 @@ export class MmStruct {
     this.tree = createVmaTree(tree, { stackGuardGap: this.stackGuardGap });
     this.phys =
       opts.phys ?? new PhysMem(opts.physBytes === undefined ? {} : { bytes: opts.physBytes });
-    this.pt = new PageTable(this.phys, { levels });
+    this.pt = new PageTable(
+      this.phys,
+      opts.slabCache === undefined ? { levels } : { levels, slabCache: opts.slabCache },
+    );
     this.taskSize = taskSizeMax(levels);
     this.rlimits = { ...DEFAULT_RLIMITS, ...opts.rlimits };
     this.mmapBase = mmapBase(this.rlimits.stack, DEFAULT_MAP_WINDOW);

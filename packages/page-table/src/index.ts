@@ -75,4 +75,5 @@ export {
 export { PageTable, type PtLevel, type RssCounters } from "./page-table.js";
 export { type FrameKind, PhysMem } from "./phys-mem.js";
 export { printkProt } from "./ptdump.js";
+export { SlabCache } from "./slab-cache.js";
 export { MmuGather, type MmuGatherStats } from "./tlb.js";

@@ -67,6 +67,7 @@ import {
   type PhysMem,
 } from "./phys-mem.js";
 import { ptdumpWalk } from "./ptdump.js";
+import type { SlabCache } from "./slab-cache.js";
 import {
   LEVEL_P4D,
   LEVEL_PGD,
@@ -124,15 +125,20 @@ export class PageTable {
   /** @internal label index stamped on tables freed from now on */
   freeLabel: number;
 
-  constructor(phys: PhysMem, opts?: { levels?: 4 | 5 }) {
+  /**
+   * `slabCache`: where the tables' entry storage comes from (slab-cache.ts); share one across
+   * page tables that live one after another, and dispose() each when done, so the next one
+   * reuses memory the Node process has already touched. Default: fresh slabs of its own.
+   */
+  constructor(phys: PhysMem, opts?: { levels?: 4 | 5; slabCache?: SlabCache }) {
     const levels = opts?.levels ?? 4;
     if (levels !== 4 && levels !== 5)
       throw new RangeError(`@mmlab/page-table: levels must be 4 or 5, got ${levels}`);
     this.levels = levels;
     this.phys = phys;
     this.rss = { file: 0, anon: 0, swapEnts: 0, shmem: 0 };
-    this.ptes = new TablePool(false);
-    this.dirs = new TablePool(true);
+    this.ptes = new TablePool(false, opts?.slabCache ?? null);
+    this.dirs = new TablePool(true, opts?.slabCache ?? null);
     this.pgdSpan = levels === 4 ? PGDIR_SPAN_4 : PGDIR_SPAN_5;
     this.userTopPn = levels === 4 ? 2 ** 35 : 2 ** 44;
     this.mmNrPtes = 0;
@@ -146,6 +152,16 @@ export class PageTable {
     const pgd = this.allocTable(LEVEL_PGD, 0);
     if (pgd < 0) throw new Error("@mmlab/page-table: no frame for the pgd (PhysMem exhausted)");
     this.pgdId = pgd;
+  }
+
+  /**
+   * Gives the tables' slab memory back to the SlabCache (zeroed), for the next PageTable.
+   * The page table must not be used afterwards. Its PhysMem frames are not freed: this is the
+   * end of the host-side storage, not exit_mmap() (PhysMem.reset() ends a whole machine).
+   */
+  dispose(): void {
+    this.ptes.drain();
+    this.dirs.drain();
   }
 
   get nrPtes(): number {

@@ -97,6 +97,8 @@ export class PhysMem {
   private readonly mapOverflow: Map<number, number>;
   /** @internal first never-used frame */
   nextFresh: number;
+  /** @internal highest nextFresh ever: frames at and above it were never written (reset()) */
+  private touchedEnd: number;
   private runStart: Float64Array;
   private runLen: Float64Array;
   /** @internal number of free runs on the stack */
@@ -121,11 +123,35 @@ export class PhysMem {
     this.refOverflow = new Map();
     this.mapOverflow = new Map();
     this.nextFresh = 0;
+    this.touchedEnd = 0;
     this.runStart = new Float64Array(64);
     this.runLen = new Float64Array(64);
     this.runCount = 0;
     this.runGot = 0;
     this.zeroPfn = this.allocFrame("zero");
+  }
+
+  /**
+   * Back to the state of a new PhysMem of the same size (every frame free, only the zero page
+   * allocated), keeping the per-frame arrays: the frames used so far are zeroed in place, so
+   * the next experiment writes into memory the Node process has already touched instead of
+   * paying the OS's first-touch faults again. Whoever still holds a pfn of this PhysMem (a
+   * PageTable, a gather) must not use it afterwards.
+   */
+  reset(): void {
+    this.pageArr.fill(0, 0, this.touchedEnd);
+    this.mapArr.fill(0, 0, this.touchedEnd);
+    this.kindCount.fill(0);
+    this.kindCount[KIND_FREE] = this.totalFrames;
+    this.nrFree = this.totalFrames;
+    this.compoundMapcount.clear();
+    this.refOverflow.clear();
+    this.mapOverflow.clear();
+    this.nextFresh = 0;
+    this.touchedEnd = 0;
+    this.runCount = 0;
+    this.runGot = 0;
+    if (this.allocFrame("zero") !== this.zeroPfn) throw new Error("@mmlab/page-table: reset");
   }
 
   /** Frames of kind "free". */
@@ -169,6 +195,7 @@ export class PhysMem {
       pfn = this.nextFresh;
       got = Math.min(want, left);
       this.nextFresh = pfn + got;
+      if (this.nextFresh > this.touchedEnd) this.touchedEnd = this.nextFresh;
     }
     if (got === 1) {
       this.pageArr[pfn] = code | REF_ONE;
@@ -195,6 +222,7 @@ export class PhysMem {
     if (a + nrPages <= this.totalFrames) {
       const gapStart = this.nextFresh;
       this.nextFresh = a + nrPages;
+      if (this.nextFresh > this.touchedEnd) this.touchedEnd = this.nextFresh;
       if (a > gapStart) this.pushRunRaw(gapStart, a - gapStart);
       head = a;
     } else {
@@ -294,22 +322,30 @@ export class PhysMem {
     let runStart = -1;
     let runEnd = -1;
     let anon = 0;
-    for (let i = 0; i < n; i++) {
-      const pfn = pages[i] as number;
-      if (page[pfn] === ANON_REF_ONE && map[pfn] === 0) {
-        // the last reference of an unmapped order-0 anonymous page: free it
+    let i = 0;
+    while (i < n) {
+      // the common case in a loop without calls: the next frame of the current run
+      for (; i < n; i++) {
+        const pfn = pages[i] as number;
+        if (pfn !== runEnd || page[pfn] !== ANON_REF_ONE || map[pfn] !== 0) break;
         page[pfn] = 0;
-        anon++;
-        if (pfn === runEnd) runEnd++;
-        else {
-          if (runEnd !== runStart) this.pushRun(runStart, runEnd - runStart);
-          runStart = pfn;
-          runEnd = pfn + 1;
-        }
+        runEnd++;
+      }
+      if (i === n) break;
+      const pfn = pages[i] as number;
+      i++;
+      if (page[pfn] === ANON_REF_ONE && map[pfn] === 0) {
+        // the last reference of an unmapped order-0 anonymous page, starting a new run
+        page[pfn] = 0;
+        anon += runEnd - runStart;
+        if (runEnd !== runStart) this.pushRun(runStart, runEnd - runStart);
+        runStart = pfn;
+        runEnd = pfn + 1;
         continue;
       }
       this.putPage(pfn); // shared, file, compound, overflowing, or a bug
     }
+    anon += runEnd - runStart;
     if (runEnd !== runStart) this.pushRun(runStart, runEnd - runStart);
     const counts = this.kindCount;
     (counts[KIND_ANON] as number) -= anon;

@@ -20,7 +20,12 @@
  *
  * Invariant: a free id's entries and child words are all zero (tables are only freed empty),
  * so a recycled id starts out as a zeroed page, as pte_alloc_one()'s __GFP_ZERO page does.
+ *
+ * Slabs come from a SlabCache when the pool has one (slab-cache.ts), and drain() gives them
+ * back zeroed: only the live tables' words need clearing, by the invariant above.
  */
+
+import type { SlabCache } from "./slab-cache.js";
 
 export const SLAB_SHIFT = 8;
 export const SLAB_TABLES = 1 << SLAB_SHIFT;
@@ -55,9 +60,12 @@ export class TablePool {
   private nrFreeIds: number;
   /** tables currently allocated */
   liveCount: number;
+  private readonly cache: SlabCache | null;
+  private drained = false;
 
-  constructor(withChildren: boolean) {
+  constructor(withChildren: boolean, cache: SlabCache | null = null) {
     this.withChildren = withChildren;
+    this.cache = cache;
     this.slabs = [];
     this.childSlabs = [];
     const cap = 256;
@@ -76,6 +84,7 @@ export class TablePool {
 
   /** A zeroed table for `level` in frame `pfn`, covering pages from `basePn`. */
   alloc(level: number, pfn: number, basePn: number): number {
+    if (this.drained) throw new Error("@mmlab/page-table: table allocated after dispose()");
     let id: number;
     if (this.nrFreeIds > 0) id = this.freeIds[--this.nrFreeIds] as number;
     else {
@@ -167,10 +176,40 @@ export class TablePool {
     return this.slabs.length * perSlab + this.pfn.length * 28;
   }
 
+  /**
+   * Zeroes the live tables' words and gives every slab back to the cache (if any); the pool
+   * holds no table afterwards and must not be used again.
+   */
+  drain(): void {
+    for (let id = 1; id < this.nextId; id++) {
+      if (this.live[id] !== 1) continue;
+      const s = id >>> SLAB_SHIFT;
+      (this.slabs[s] as Uint32Array).fill(0, (id & SLAB_MASK) << 10, ((id & SLAB_MASK) + 1) << 10);
+      if (this.withChildren)
+        (this.childSlabs[s] as Uint32Array).fill(
+          0,
+          (id & SLAB_MASK) << 9,
+          ((id & SLAB_MASK) + 1) << 9,
+        );
+      this.live[id] = 0;
+    }
+    const cache = this.cache;
+    if (cache !== null) {
+      for (const slab of this.slabs) cache.giveEntrySlab(slab);
+      for (const slab of this.childSlabs) cache.giveChildSlab(slab);
+    }
+    this.slabs.length = 0;
+    this.childSlabs.length = 0;
+    this.liveCount = 0;
+    this.drained = true;
+  }
+
   private addSlab(s: number): void {
+    const cache = this.cache;
     while (this.slabs.length <= s) {
-      this.slabs.push(new Uint32Array(SLAB_TABLES * TABLE_WORDS));
-      if (this.withChildren) this.childSlabs.push(new Uint32Array(SLAB_TABLES * 512));
+      this.slabs.push(cache?.takeEntrySlab() ?? new Uint32Array(SLAB_TABLES * TABLE_WORDS));
+      if (this.withChildren)
+        this.childSlabs.push(cache?.takeChildSlab() ?? new Uint32Array(SLAB_TABLES * 512));
     }
   }
 

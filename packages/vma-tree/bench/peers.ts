@@ -2,6 +2,12 @@
  * VMA-tree benchmark against npm ordered maps, on the same seeded workloads.
  *
  *   pnpm exec tsx packages/vma-tree/bench/peers.ts [--sizes 65530,1000000] [--only rb,maple,...]
+ *                                                  [--runs 3]
+ *
+ * One structure per process: every (structure, size) run is a child process of its own, so
+ * no other structure's data shares the heap, the caches or the JIT's type feedback; the
+ * children of a size are interleaved whole runs (maple, rb, ..., maple, rb, ...), --runs
+ * times, and the table shows the median of each column (and the runs' range for findVma).
  *
  * Layout: N VMAs of 1..16 pages separated by holes of 0..8 pages, plus 16 big holes of 128
  * pages in the lowest 5% of the space (so a top-down search for 64 pages must go far down).
@@ -19,6 +25,9 @@
  *
  * Peers are keyed by vmEnd page so that findVma is one upperBound (their best case).
  */
+import { spawnSync } from "node:child_process";
+import { loadavg } from "node:os";
+import { fileURLToPath } from "node:url";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import IntervalTree from "@flatten-js/interval-tree";
@@ -459,39 +468,98 @@ function arg(name: string): string | undefined {
   return i >= 0 ? process.argv[i + 1] : undefined;
 }
 
+const SUBJECTS: Array<[string, () => Subject, boolean]> = [
+  ["maple", () => new TreeSubject("MapleVmaTree", createVmaTree("maple")), false],
+  ["rb", () => new TreeSubject("RbVmaTree", createVmaTree("rb")), false],
+  ["sdsl", () => new OrderedMapSubject(), false],
+  ["btree", () => new BTreeSubject(), false],
+  ["itree", () => new IntervalTreeSubject(), false],
+  ["flat", () => new FlatArraySubject(), true],
+];
+
+/** Child: one structure, one size; prints its Row and the heap of one Vma object as JSON. */
+function child(key: string, n: number): void {
+  const subject = SUBJECTS.find(([k]) => k === key);
+  if (subject === undefined) throw new Error(`bench: no structure ${key}`);
+  const layout = makeLayout(n, 42);
+  const row = runOne(subject[1], layout, subject[2]);
+  const vmaBefore = heapBytes();
+  const objs = makeVmas(layout);
+  const vmaBytes = (heapBytes() - vmaBefore) / objs.length;
+  const maxRssMiB = process.resourceUsage().maxRSS / 1024;
+  process.stdout.write(`${JSON.stringify({ ...row, vmaBytes, maxRssMiB })}\n`);
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+}
+
 async function main(): Promise<void> {
   const sizes = (arg("--sizes") ?? "65530,1000000").split(",").map(Number);
   const only = arg("--only")?.split(",");
-  const subjects: Array<[string, () => Subject, boolean]> = [
-    ["maple", () => new TreeSubject("MapleVmaTree", createVmaTree("maple")), false],
-    ["rb", () => new TreeSubject("RbVmaTree", createVmaTree("rb")), false],
-    ["sdsl", () => new OrderedMapSubject(), false],
-    ["btree", () => new BTreeSubject(), false],
-    ["itree", () => new IntervalTreeSubject(), false],
-    ["flat", () => new FlatArraySubject(), true],
-  ];
-  crossCheck(subjects);
+  const runs = Number(arg("--runs") ?? "3");
+  if (!Number.isInteger(runs) || runs < 1)
+    throw new Error("bench: --runs must be a positive integer");
+  crossCheck(SUBJECTS);
+  const keys = SUBJECTS.map(([k]) => k).filter((k) => only === undefined || only.includes(k));
+  const self = fileURLToPath(import.meta.url);
   const fmt = (x: number, w = 9): string => (x >= 1000 ? x.toFixed(0) : x.toFixed(1)).padStart(w);
-  console.log(`node ${process.version}; ns/op, bytes/VMA excl. Vma objects; seeded layouts`);
+  console.log(
+    `node ${process.version}; ns/op (median of ${runs} interleaved runs, one process per structure and run), bytes/VMA; seeded layouts; load ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(" ")}`,
+  );
   for (const n of sizes) {
-    const layout = makeLayout(n, 42);
+    const rows = new Map<string, Array<Row & { vmaBytes: number; maxRssMiB: number }>>();
+    for (let r = 0; r < runs; r++) {
+      for (const key of keys) {
+        const out = spawnSync(
+          process.execPath,
+          [...process.execArgv, self, "--child", key, String(n)],
+          {
+            encoding: "utf8",
+            maxBuffer: 1 << 20,
+          },
+        );
+        if (out.status !== 0) throw new Error(`bench: child ${key} ${n} failed: ${out.stderr}`);
+        const row = JSON.parse(out.stdout.trim().split("\n").pop() as string);
+        rows.set(key, [...(rows.get(key) ?? []), row]);
+      }
+    }
     console.log(`\nN = ${n.toLocaleString("en-US")} VMAs`);
     console.log(
-      `${"structure".padEnd(26)}${"build".padStart(9)}${"findVma".padStart(9)}${"erase+ins".padStart(10)}${"replace".padStart(9)}${"gap".padStart(11)}${"B/VMA".padStart(8)}`,
+      `${"structure".padEnd(26)}${"build".padStart(9)}${"findVma".padStart(9)}${"(min-max)".padStart(14)}${"erase+ins".padStart(10)}${"replace".padStart(9)}${"gap".padStart(11)}${"B/VMA".padStart(8)}${"+Vma obj".padStart(10)}${"RSS MiB".padStart(9)}`,
     );
-    for (const [key, make, flat] of subjects) {
-      if (only !== undefined && !only.includes(key)) continue;
-      const r = runOne(make, layout, flat);
+    for (const key of keys) {
+      const rs = rows.get(key) ?? [];
+      const med = (f: (r: Row & { vmaBytes: number; maxRssMiB: number }) => number): number =>
+        median(rs.map(f));
+      const finds = rs.map((r) => r.find);
+      const range = `${Math.min(...finds).toFixed(0)}-${Math.max(...finds).toFixed(0)}`;
       console.log(
-        `${r.name.padEnd(26)}${fmt(r.build)}${fmt(r.find)}${fmt(r.eraseInsert, 10)}${fmt(r.replace)}${fmt(r.gap, 11)}${fmt(r.bytes, 8)}`,
+        `${(rs[0]?.name ?? key).padEnd(26)}${fmt(med((r) => r.build))}${fmt(med((r) => r.find))}${range.padStart(14)}${fmt(
+          med((r) => r.eraseInsert),
+          10,
+        )}${fmt(med((r) => r.replace))}${fmt(
+          med((r) => r.gap),
+          11,
+        )}${fmt(
+          med((r) => r.bytes),
+          8,
+        )}${fmt(
+          med((r) => r.bytes + r.vmaBytes),
+          10,
+        )}${fmt(med((r) => r.maxRssMiB))}`,
       );
     }
-    const vmaBefore = heapBytes();
-    const objs = makeVmas(layout);
-    const vmaBytes = (heapBytes() - vmaBefore) / n;
-    console.log(`(one Vma object: ${vmaBytes.toFixed(0)} bytes; kept alive: ${objs.length})`);
+    const vmaBytes = median([...rows.values()].flat().map((r) => r.vmaBytes));
+    console.log(
+      `(B/VMA: the structure's heap per VMA, without the Vma objects; +Vma obj: with one Vma object of ${vmaBytes.toFixed(0)} bytes each)`,
+    );
   }
-  console.log(`\npeak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`);
 }
 
-await main();
+if (process.argv[2] === "--child") child(process.argv[3] as string, Number(process.argv[4]));
+else await main();

@@ -195,7 +195,12 @@ function runOne(
     faultWait: waits(history, faulters, t0, "read"),
     writerWait: waits(history, writers, t0, "write"),
     hungTaskReports: sim.hungTaskReports.map((r) => ({ ...r })),
-    sim: { wallMs: { populate: 1.5, measured: 2.25 }, peakRssBytes: 123 * MiB },
+    sim: {
+      wallMs: { populate: 1.5, measured: 2.25 },
+      sysMs: { populate: 0.5, measured: 0.25 },
+      pageFaults: { populate: 1000, measured: 10 },
+      peakRssBytes: 123 * MiB,
+    },
   };
   const capture: TraceCapture = {
     strategy,
