@@ -135,7 +135,7 @@ interface RawOptions {
   shuffleTies?: boolean;
   cost?: string;
   // replay
-  maps?: string;
+  maps?: string[];
   expectMaps?: string[];
   generation?: string;
   mmapMinAddr?: string;
@@ -399,9 +399,13 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
     )
     .argument(
       "<trace...>",
-      "strace -f -y log (see apps/bench/fixtures/README.md); with several, each one's NAME.start.maps and NAME.final.maps beside it are used when present",
+      "strace -f -y log (see apps/bench/fixtures/README.md); with several, each one's NAME.start.maps, NAME.PID.start.maps, NAME.final.maps and NAME.PID.final.maps beside it are used when present",
     )
-    .option("--maps <file>", "/proc/PID/maps of the first process right after its execve")
+    .option(
+      "--maps <[pid=]file>",
+      "/proc/PID/maps right after execve: of the first process, or pid=file for a process that execs in the log (its later calls run on it); repeatable",
+      (v: string, prev: string[] | undefined) => [...(prev ?? []), v],
+    )
     .option(
       "--expect-maps <[pid=]file>",
       "final /proc/PID/maps to compare with (the first process, or pid=file); repeatable",

@@ -41,6 +41,8 @@ export interface ReplayJob {
   version: string;
   trace: JobFile;
   startMaps: JobFile | null;
+  /** --maps PID=FILE: a process's maps right after an execve, in the order given */
+  execMaps: Array<JobFile & { pid: number }>;
   expectMaps: Array<JobFile & { pid: number | null }>;
   generation: string;
   mmapMinAddr: number | null;

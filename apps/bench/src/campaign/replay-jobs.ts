@@ -2,10 +2,11 @@
  * `replay` with several traces: one job per trace. Every file is read and parsed here first
  * (bad input: exit 2, nothing submitted), then shipped inside the job. With several traces,
  * each one's maps are the files beside it named as the fixtures are: NAME.strace,
- * NAME.start.maps, NAME.final.maps (those that exist).
+ * NAME.start.maps, NAME.PID[.K].start.maps (a process after its (K-th) execve),
+ * NAME.final.maps and NAME.PID.final.maps (those that exist).
  */
-import { existsSync, readFileSync } from "node:fs";
-import { basename } from "node:path";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
 import { benchVersion } from "../context.js";
 import { UsageError } from "../params.js";
 import {
@@ -32,11 +33,25 @@ function mapsOf(trace: string, o: ReplayCommandOptions, several: boolean): Repla
   const stem = trace.replace(/\.strace$/, "");
   const start = `${stem}.start.maps`;
   const final = `${stem}.final.maps`;
+  // a process tree's other processes: NAME.PID[.K].start.maps, NAME.PID.final.maps
+  const name = basename(stem).replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  const beside = (kind: string) =>
+    readdirSync(dirname(trace))
+      .map((f) => new RegExp(`^${name}\\.(\\d+)(?:\\.(\\d+))?\\.${kind}\\.maps$`).exec(f))
+      .filter((m) => m !== null)
+      .map((m) => ({ pid: Number(m[1]), k: Number(m[2] ?? 1), file: m[0] }))
+      .sort((a, b) => a.pid - b.pid || a.k - b.k)
+      .map((m) => `${m.pid}=${join(dirname(trace), m.file)}`);
   return {
     ...o,
-    ...(existsSync(start) ? { maps: start } : {}),
-    expectMaps: existsSync(final) ? [final] : [],
+    maps: [...(existsSync(start) ? [start] : []), ...beside("start")],
+    expectMaps: [...(existsSync(final) ? [final] : []), ...beside("final")],
   };
+}
+
+/** The one --maps given without a pid (the first process's start). */
+function unpid(maps: readonly string[] | undefined): string {
+  return (maps ?? []).find((spec) => !/^\d+=/.test(spec)) as string;
 }
 
 export function loadReplayJobs(
@@ -44,7 +59,7 @@ export function loadReplayJobs(
   o: ReplayCommandOptions,
 ): Array<{ input: ReplayInput; job: ReplayJob }> {
   const several = traces.length > 1;
-  if (several && (o.maps !== undefined || (o.expectMaps ?? []).length > 0)) {
+  if (several && ((o.maps ?? []).length > 0 || (o.expectMaps ?? []).length > 0)) {
     throw new UsageError(
       "--maps and --expect-maps name one trace's files; with several traces, NAME.start.maps and NAME.final.maps beside each NAME.strace are used",
     );
@@ -61,7 +76,11 @@ export function loadReplayJobs(
       kind: "replay",
       version,
       trace: file(trace),
-      startMaps: opts.maps === undefined ? null : file(opts.maps),
+      startMaps: input.startMaps === undefined ? null : file(unpid(opts.maps)),
+      execMaps: (opts.maps ?? []).flatMap((spec) => {
+        const m = /^(\d+)=(.+)$/.exec(spec);
+        return m === null ? [] : [{ pid: Number(m[1]), ...file(m[2] as string) }];
+      }),
       expectMaps: (opts.expectMaps ?? []).map((spec) => {
         const m = /^(\d+)=(.+)$/.exec(spec);
         return {

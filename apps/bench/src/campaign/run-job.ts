@@ -34,6 +34,11 @@ export function replayInputOf(job: ReplayJob): ReplayInput {
       name: job.startMaps.name,
     };
   }
+  input.execMaps = job.execMaps.map((m) => ({
+    pid: m.pid,
+    entries: parseMaps(m.text, m.name),
+    name: m.name,
+  }));
   input.expectMaps = job.expectMaps.map((m) => ({
     pid: m.pid,
     entries: parseMaps(m.text, m.name),

@@ -1,5 +1,5 @@
 /**
- * `mmlab-bench replay TRACE [--maps START] [--expect-maps [PID=]FINAL]...`: reads the files,
+ * `mmlab-bench replay TRACE [--maps [PID=]START]... [--expect-maps [PID=]FINAL]...`: reads the files,
  * parses all of them (bad input: exit 2, nothing run), replays the log through mm-core,
  * prints the fidelity summary and, with --strategies, the recorded workload's mmap_sem
  * behaviour under each munmap strategy. Exit 0 when every return value and layout matched,
@@ -17,6 +17,7 @@ import { UsageError } from "../params.js";
 import { formatMapsEntry, type MapsEntry, parseMaps } from "./maps.js";
 import {
   type Generation,
+  type ProcessSummary,
   parseReplay,
   type ReplayInput,
   type ReplayResult,
@@ -24,7 +25,7 @@ import {
 } from "./replay.js";
 
 export interface ReplayCommandOptions {
-  maps?: string;
+  maps?: string[];
   expectMaps?: string[];
   generation?: string;
   mmapMinAddr?: string;
@@ -55,6 +56,8 @@ export interface ReplayJson {
     machine: ReturnType<typeof machine>;
     trace: string;
     startMaps: string | null;
+    /** --maps PID=FILE: the layouts of processes right after their `execve`-th execve */
+    execMaps: { pid: number; execve: number; file: string }[];
     expectMaps: string[];
     time: "virtual (ns)";
   };
@@ -70,22 +73,31 @@ function readText(path: string): string {
   }
 }
 
+/** "[PID=]FILE": the pid (null without one) and the parsed maps file. */
+function mapsSpec(spec: string): { pid: number | null; entries: MapsEntry[]; name: string } {
+  const m = /^(\d+)=(.+)$/.exec(spec);
+  const pid = m === null ? null : Number(m[1]);
+  const path = m === null ? spec : (m[2] as string);
+  return { pid, entries: parseMaps(readText(path), basename(path)), name: basename(path) };
+}
+
 /** Reads and parses every input file; ReplayInputError / UsageError on bad input. */
 export function loadReplayInput(trace: string, o: ReplayCommandOptions): ReplayInput {
   const input: ReplayInput = { trace: { text: readText(trace), name: basename(trace) } };
-  if (o.maps !== undefined) {
-    input.startMaps = {
-      entries: parseMaps(readText(o.maps), basename(o.maps)),
-      name: basename(o.maps),
-    };
+  input.execMaps = [];
+  for (const spec of o.maps ?? []) {
+    const { pid, entries, name } = mapsSpec(spec);
+    if (pid !== null) {
+      input.execMaps.push({ pid, entries, name });
+    } else if (input.startMaps !== undefined) {
+      throw new UsageError(
+        `--maps ${spec}: the first process already has ${input.startMaps.name} (give the others as PID=FILE)`,
+      );
+    } else {
+      input.startMaps = { entries, name };
+    }
   }
-  input.expectMaps = (o.expectMaps ?? []).map((spec) => {
-    const m = /^(\d+)=(.+)$/.exec(spec);
-    const pid = m === null ? null : Number(m[1]);
-    const path = m === null ? spec : (m[2] as string);
-    const entries: MapsEntry[] = parseMaps(readText(path), basename(path));
-    return { pid, entries, name: basename(path) };
-  });
+  input.expectMaps = (o.expectMaps ?? []).map(mapsSpec);
   return input;
 }
 
@@ -169,12 +181,26 @@ export function replayOutcome(
 
 /** The `--json` object of one trace: this machine's context around an outcome. */
 export function replayJson(input: ReplayInput, outcome: ReplayOutcome): ReplayJson {
+  // the first process's first image: --maps FILE, or its first --maps PID=FILE
+  const firstPid = outcome.replay.processes[0]?.pid;
+  const first =
+    input.startMaps === undefined
+      ? (input.execMaps ?? []).find((m) => m.pid === firstPid)
+      : undefined;
+  const nth = new Map<number | undefined, number>([[firstPid, 1]]); // its first execve: the start
   return {
     context: {
       version: benchVersion(),
       machine: machine(),
       trace: input.trace.name,
-      startMaps: input.startMaps?.name ?? null,
+      startMaps: input.startMaps?.name ?? first?.name ?? null,
+      execMaps: (input.execMaps ?? [])
+        .filter((m) => m !== first)
+        .map((m) => {
+          const execve = (nth.get(m.pid) ?? 0) + 1; // its successful execves in the log
+          nth.set(m.pid, execve);
+          return { pid: m.pid, execve, file: m.name };
+        }),
       expectMaps: (input.expectMaps ?? []).map((m) => m.name),
       time: "virtual (ns)",
     },
@@ -227,6 +253,31 @@ export function strategyRow(r: ReplayResult): StrategyRow {
   };
 }
 
+/** How a process's mm came to be, in words. */
+function originText(p: ProcessSummary): string {
+  const by = p.parent === null ? "" : `child of pid ${p.parent}, `;
+  switch (p.origin) {
+    case "start maps":
+      return `${by}start maps ${p.maps}`;
+    case "default layout":
+      return `${by}mm-core's default layout`;
+    case "fork":
+      return `${by}dup_mmap() of its parent's mm`;
+    case "shared":
+      return `${by}shares its parent's mm (vfork)`;
+    case "exec maps":
+      return `${by}exec'd, on ${p.maps}`;
+    case "unknown image":
+      return `${by}exec'd an image without --maps`;
+  }
+}
+
+function processCounts(p: ProcessSummary): string {
+  const threads = p.threads.length > 1 ? `${p.threads.length - 1} threads, ` : "";
+  const calls = `${group(p.replayed)} call${p.replayed === 1 ? "" : "s"} replayed`;
+  return `${threads}${calls}${p.skipped > 0 ? `, ${group(p.skipped)} skipped` : ""}`;
+}
+
 function entryText(e: MapsEntry | null): string {
   return e === null ? "(none)" : formatMapsEntry(e).trimEnd();
 }
@@ -242,8 +293,16 @@ export function renderReplay(json: ReplayJson, c: Colors): string {
     ),
     `${c.dim("model:")}   mm-core, ${r.generation} placement rules, munmap ${r.strategy}   ${c.dim("time:")} ${x.time}`,
     `${c.dim("start:")}   ${x.startMaps ?? "mm-core's default process layout (no --maps)"}`,
-    "",
   ];
+  for (const m of x.execMaps) {
+    const which = m.execve === 1 ? "its execve" : `its execve #${m.execve}`;
+    out.push(`${c.dim("exec:")}    ${m.file} (pid ${m.pid} after ${which})`);
+  }
+  out.push("");
+  if (r.processes.length > 1) {
+    out.push("processes:");
+    for (const p of r.processes) out.push(`  pid ${p.pid}: ${originText(p)}, ${processCounts(p)}`);
+  }
   const fd = r.fdCalls > 0 ? ` (+ ${group(r.fdCalls)} openat/close applied to the fd table)` : "";
   if (r.mismatched === 0) {
     out.push(
@@ -268,8 +327,18 @@ export function renderReplay(json: ReplayJson, c: Colors): string {
       `    ${e.message}`,
     );
   }
+  if (r.layouts.length > 1) {
+    const all = r.layoutsMatched === r.layouts.length;
+    const text = `${r.layoutsMatched} of ${r.layoutsCompared} processes matched`;
+    const uncompared = r.layouts.length - r.layoutsCompared;
+    out.push(
+      `final layouts: ${all ? c.green(text) : c.red(text)}${uncompared > 0 ? ` (${uncompared} of ${r.layouts.length} snapshots not compared)` : ""}`,
+    );
+  }
   for (const l of r.layouts) {
-    if (l.matched) {
+    if (!l.compared) {
+      out.push(`layout:        ${c.red(`${l.file} not compared`)}: ${l.reason}`);
+    } else if (l.matched) {
       out.push(
         `layout:        ${c.green(`${l.file} matched`)} (pid ${l.pid}, ${l.entries} entries)`,
       );

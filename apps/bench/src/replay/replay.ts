@@ -2,28 +2,40 @@
  * The replay engine: a recorded program's memory system calls, in the order the kernel
  * returned them, each run as a task operation in virtual time on the task with the recorded
  * tid, against mm-core; every return value is checked against the recording, and at the end
- * the model's layout against the kernel's /proc/PID/maps.
+ * the model's layout of each process against the kernel's /proc/PID/maps.
  *
  *   log ──parseStrace──> calls ──decodeLog──> ops          (all of it first: bad input
  *   maps ──parseMaps──> entries                             changes nothing)
  *        │
- *        ▼  one Sim; per process an MmStruct (threads share it: CLONE_VM)
+ *        ▼  one Sim; per process an MmStruct (threads share it: CLONE_VM|CLONE_THREAD)
  *   first execve's process  ← loadLayout(start maps)   (or mm-core's default Process)
- *   clone(CLONE_VM)         → the same mm, a new tid
- *   fork / clone w/o VM     → a new mm loaded from the model's own copy of the parent's layout
- *                             (mm-core has no dup_mmap: VMAs and brk are copied, not pages)
- *   later execve            → the process's new image is unknown: its calls are skipped
- *   openat / close / fstat  → the mm's fd table (path from -y, dev/ino from the maps files)
+ *   clone(CLONE_VM|THREAD)  → the same mm, a new tid
+ *   vfork / CLONE_VM alone  → a process of its own that shares the parent's mm until it execs
+ *   fork / clone w/o VM     → a new mm: sysFork() (dup_mm / dup_mmap) of the parent's, as a
+ *                             task of the forking tid; the child's calls are checked as its
+ *                             parent's are
+ *   later execve            → the layout of --maps PID=FILE (its maps right after execve),
+ *                             else an unknown image whose calls are skipped; the old mm,
+ *                             unless a vfork parent's, goes through exitMmap()
+ *   openat / close / dup    → the process's fd table (path from -y, dev/ino from the maps
+ *                             files; an fd the log never opened: mode inferred, open-mode.ts)
  *   mmap munmap mprotect mremap brk madvise mlock munlock → a task per call, ret checked
+ *
+ * strace prints a call where it returns, so a child's first lines can come before its
+ * parent's `<... vfork resumed> = PID`: parseReplay() moves each clone up to just before
+ * its child's first line (the child exists from then on; its parent is inside the clone).
  */
 
 import {
+  exitMmap,
+  FileRegistry,
   type KernelGeneration,
   MmStruct,
   mapsEntries,
   munmapStrategy,
   Process,
   sysBrk,
+  sysFork,
   sysMadvise,
   sysMlock,
   sysMmap,
@@ -32,22 +44,38 @@ import {
   sysMunlock,
   sysMunmap,
 } from "@mmlab/mm-core";
+import { PhysMem } from "@mmlab/page-table";
 import type { Instruction } from "@mmlab/sched";
 import { Sim } from "@mmlab/sched";
+import { UsageError } from "../params.js";
 import { compareLayouts, type LayoutDiff, type MapsEntry } from "./maps.js";
+import { inferOpenMode } from "./open-mode.js";
 import { parseStrace, type StraceLog } from "./strace.js";
 import { CLONE_THREAD, CLONE_VM, type DecodedCall, decodeLog, type ReplayOp } from "./syscalls.js";
 
 /** The kernel generation whose rules place mappings (mm-core's `generation`). */
 export type Generation = KernelGeneration;
 
+/** A maps file: its parsed lines and its name (for messages). */
+export interface MapsInput {
+  entries: MapsEntry[];
+  name: string;
+}
+
 export interface ReplayInput {
   /** the strace log's text and its name (for errors) */
   trace: { text: string; name: string };
-  /** /proc/PID/maps of the first process right after its execve */
-  startMaps?: { entries: MapsEntry[]; name: string };
+  /** /proc/PID/maps of the first process right after its execve (`--maps FILE`) */
+  startMaps?: MapsInput;
+  /**
+   * /proc/PID/maps of a process right after a successful execve in the log (`--maps
+   * PID=FILE`): its calls after that execve run on this layout. Given several times for one
+   * pid, they are its successive execves; the first process's first one is `startMaps` (if
+   * given), so its PID=FILE maps are the images it execs next (env, a shell's exec).
+   */
+  execMaps?: (MapsInput & { pid: number })[];
   /** final /proc/PID/maps per pid (the first process: pid null) */
-  expectMaps?: { pid: number | null; entries: MapsEntry[]; name: string }[];
+  expectMaps?: (MapsInput & { pid: number | null })[];
 }
 
 export interface ReplayOptions {
@@ -81,10 +109,19 @@ export interface ModelError {
 
 export interface ProcessSummary {
   pid: number;
+  /** the process that created it (null: the first process) */
+  parent: number | null;
   /** the tids that made calls (the pid included) */
   threads: number[];
-  /** how its mm came to be */
-  origin: "start maps" | "default layout" | "fork copy" | "thread" | "unknown image";
+  /**
+   * how its current mm came to be: the first process's start maps (or mm-core's default
+   * layout), dup_mmap() of its parent's (fork), its parent's shared with it (vfork / CLONE_VM
+   * without CLONE_THREAD, until it execs), the maps given for it after its execve, or an
+   * unknown image (it exec'd and no maps were given: its later calls are skipped)
+   */
+  origin: "start maps" | "default layout" | "fork" | "shared" | "exec maps" | "unknown image";
+  /** the maps file its current image was loaded from, if any */
+  maps: string | null;
   replayed: number;
   skipped: number;
 }
@@ -93,8 +130,12 @@ export interface LayoutCheck {
   pid: number;
   file: string;
   entries: number;
+  /** false when the model has no layout for the pid (an exec'd image without --maps) */
+  compared: boolean;
   matched: boolean;
   firstDifference: LayoutDiff | null;
+  /** why it was not compared */
+  reason: string | null;
 }
 
 /** Per call: what the lock did (virtual ns). */
@@ -130,6 +171,9 @@ export interface ReplayResult {
   notes: string[];
   processes: ProcessSummary[];
   layouts: LayoutCheck[];
+  /** processes whose final layout was compared, and how many of them matched */
+  layoutsCompared: number;
+  layoutsMatched: number;
   /** virtual time the replay took (ns) */
   virtualNs: number;
   timings: CallTiming[];
@@ -164,9 +208,13 @@ const UNMODELLED_MEMORY = new Set([
 interface Proc {
   pid: number;
   mm: MmStruct | null;
+  /** a vfork / CLONE_VM child until it execs: its parent's mm, its own fd table */
+  sharesMm: boolean;
   summary: ProcessSummary;
-  /** fd → what the model installed, to re-install in a fork child */
+  /** fd → what the model installed, to re-install in a fork child or a new image */
   fds: Map<number, FileInfo>;
+  /** how many of its --maps PID=FILE images it has taken (one per successful execve) */
+  images: number;
 }
 
 interface FileInfo {
@@ -176,18 +224,128 @@ interface FileInfo {
   size: number;
   readable: boolean;
   writable: boolean;
+  /** FD_CLOEXEC: execve closes it */
+  cloexec: boolean;
+}
+
+/** A clone the replay moved up to its child's first line (strace printed the child first). */
+export interface MovedClone {
+  /** the line where the clone returned in the parent (`<... vfork resumed>`) */
+  line: number;
+  parent: number;
+  child: number;
+  name: string;
+  /** the child's first line, which came before it */
+  childLine: number;
 }
 
 /** Everything parsed and checked before the replay starts. */
 export interface ParsedReplay {
   log: StraceLog;
+  /** the calls in the order they are replayed (clones moved up to their child's first line) */
   calls: DecodedCall[];
+  movedClones: MovedClone[];
+  /** index in `calls` of the first successful execve (-1: none) and its pid */
+  firstExec: number;
+  firstPid: number;
 }
 
-/** Parses and decodes the whole log (throws ReplayInputError naming the line). */
+/**
+ * Parses and decodes the whole log (throws ReplayInputError naming the line) and checks the
+ * pids the maps files are given for against it (UsageError): nothing runs on bad input.
+ */
 export function parseReplay(input: ReplayInput): ParsedReplay {
   const log = parseStrace(input.trace.text, input.trace.name);
-  return { log, calls: decodeLog(log, input.trace.name) };
+  const { calls, moved } = attributeChildren(decodeLog(log, input.trace.name));
+  const firstExec = calls.findIndex((c) => c.op.kind === "execve" && c.call.ret === 0);
+  const firstPid = firstExec >= 0 ? (calls[firstExec] as DecodedCall).call.pid : (log.pids[0] ?? 0);
+  checkPids(input, log, calls, firstExec, firstPid);
+  return { log, calls, movedClones: moved, firstExec, firstPid };
+}
+
+/**
+ * strace prints each call where it returns, so a child can print lines before its parent's
+ * clone returns (`vfork( <unfinished ...>`, the child's execve lines, `<... vfork resumed>) =
+ * PID`). The child exists from its first line on: each clone is moved up to just before it.
+ */
+function attributeChildren(calls: DecodedCall[]): { calls: DecodedCall[]; moved: MovedClone[] } {
+  const out = calls.slice();
+  const moved: MovedClone[] = [];
+  for (const c of calls) {
+    const child = c.call.ret;
+    if (c.op.kind !== "clone" || child === null || child <= 0) continue;
+    const at = out.indexOf(c);
+    // the child's first call, started after the clone did (an earlier process may have had
+    // the same pid)
+    const first = out.findIndex((d) => d.call.pid === child && d.call.startLine > c.call.startLine);
+    if (first < 0 || first > at) continue;
+    const f = out[first] as DecodedCall;
+    out.splice(at, 1);
+    out.splice(first, 0, c);
+    moved.push({
+      line: c.call.line,
+      parent: c.call.pid,
+      child,
+      name: c.call.name,
+      childLine: f.call.startLine,
+    });
+  }
+  return { calls: out, moved };
+}
+
+/** The pids of --maps PID=FILE and --expect-maps PID=FILE must be processes of the log. */
+function checkPids(
+  input: ReplayInput,
+  log: StraceLog,
+  calls: readonly DecodedCall[],
+  firstExec: number,
+  firstPid: number,
+): void {
+  const trace = input.trace.name;
+  const execs = new Map<number, number>(); // successful execves per pid, the first one aside
+  calls.forEach((c, i) => {
+    if (c.op.kind === "execve" && c.call.ret === 0 && i !== firstExec) {
+      execs.set(c.call.pid, (execs.get(c.call.pid) ?? 0) + 1);
+    }
+  });
+  // a pid no clone creates (the first process, or one of a log without clone lines) can be
+  // given its layout at its first line, too
+  const created = new Set(calls.filter((c) => c.op.kind === "clone").map((c) => c.call.ret));
+  const given = new Map<number, number>();
+  for (const m of input.execMaps ?? []) {
+    const n = (given.get(m.pid) ?? 0) + 1;
+    given.set(m.pid, n);
+    const first =
+      m.pid === firstPid
+        ? input.startMaps === undefined
+        : log.pids.includes(m.pid) && !created.has(m.pid);
+    const room = (execs.get(m.pid) ?? 0) + (first ? 1 : 0);
+    if (n > room) {
+      const images =
+        m.pid !== firstPid
+          ? `its successful execves${first ? " and its first line (no clone creates it)" : ""}`
+          : input.startMaps === undefined
+            ? "its first image and its later successful execves"
+            : `its successful execves after the first (--maps ${input.startMaps.name})`;
+      throw new UsageError(
+        `--maps ${m.pid}=${m.name}: ${n} maps file${n === 1 ? "" : "s"} for pid ${m.pid}, which has ${room === 0 ? "no" : room} image${room === 1 ? "" : "s"} in ${trace} to start (${images}; one maps file per image, in order)`,
+      );
+    }
+  }
+  const expected = new Map<number, string>();
+  for (const m of input.expectMaps ?? []) {
+    const pid = m.pid ?? firstPid;
+    const other = expected.get(pid);
+    if (other !== undefined) {
+      throw new UsageError(`--expect-maps: pid ${pid} is given twice (${other} and ${m.name})`);
+    }
+    expected.set(pid, m.name);
+    if (!log.pids.includes(pid)) {
+      throw new UsageError(
+        `--expect-maps ${pid}=${m.name}: pid ${pid} is not in ${trace} (pids: ${log.pids.join(", ")})`,
+      );
+    }
+  }
 }
 
 function retText(v: number): string {
@@ -227,6 +385,9 @@ export function runReplay(
   const mmOpts = {
     generation,
     munmap: strategy,
+    // one system: the processes share the inodes and the frames (fork shares pages)
+    files: new FileRegistry(),
+    phys: new PhysMem(),
     ...(opts.mmapMinAddr === undefined ? {} : { mmapMinAddr: opts.mmapMinAddr }),
   };
   const notes: string[] = [];
@@ -246,6 +407,7 @@ export function runReplay(
   const identity = new Map<string, { dev: number; ino: number }>();
   const allMaps = [
     ...(input.startMaps === undefined ? [] : [input.startMaps.entries]),
+    ...(input.execMaps ?? []).map((m) => m.entries),
     ...(input.expectMaps ?? []).map((m) => m.entries),
   ];
   for (const entries of allMaps) {
@@ -276,25 +438,44 @@ export function runReplay(
   }
   const sizeOf = (path: string) => sizes.get(path) ?? mappedEnd.get(path) ?? 0;
 
-  // The first process: the pid of the first successful execve.
-  const calls = parsed.calls;
-  const firstExec = calls.findIndex((c) => c.op.kind === "execve" && c.call.ret === 0);
-  const firstPid =
-    firstExec >= 0 ? (calls[firstExec] as DecodedCall).call.pid : (parsed.log.pids[0] ?? 0);
-  const firstBrk = calls.find(
-    (c, i) => i > firstExec && c.call.pid === firstPid && c.op.kind === "brk",
-  );
+  const { calls, firstExec, firstPid } = parsed;
+  for (const m of parsed.movedClones) {
+    note(
+      `pid ${m.child}'s first line (${m.childLine}) comes before its parent's ${m.name} returned it (line ${m.line}): the ${m.name} is replayed just before it`,
+    );
+  }
+  /**
+   * A process's layout right after an execve at index `at`; start_brk from its first brk when
+   * that is ld.so's brk(NULL) (it reads the break exec set).
+   */
+  const loadImage = (pid: number, at: number, entries: readonly MapsEntry[]): MmStruct => {
+    const mm = new MmStruct(sim, mmOpts);
+    const b = calls.find((c, i) => i > at && c.call.pid === pid && c.op.kind === "brk");
+    const brk = b?.op.kind === "brk" && b.op.addr === 0 ? (b.call.ret ?? -1) : -1;
+    mm.loadLayout(entries, brk < 0 ? {} : { startBrk: brk, brk });
+    return mm;
+  };
+  /** per pid, the images of its successive execves (--maps PID=FILE, in the given order) */
+  const images = new Map<number, MapsInput[]>();
+  for (const m of input.execMaps ?? []) images.set(m.pid, [...(images.get(m.pid) ?? []), m]);
+
   const procs = new Map<number, Proc>(); // by pid (tgid)
   const tgidOf = new Map<number, number>(); // tid → tgid
-  /** tids created with CLONE_VM but without CLONE_THREAD (vfork, posix_spawn) */
-  const vforkChildren = new Set<number>();
   const order: Proc[] = [];
-  const addProc = (pid: number, mm: MmStruct | null, origin: ProcessSummary["origin"]): Proc => {
+  const addProc = (
+    pid: number,
+    parent: number | null,
+    mm: MmStruct | null,
+    origin: ProcessSummary["origin"],
+    maps: string | null = null,
+  ): Proc => {
     const p: Proc = {
       pid,
       mm,
-      summary: { pid, threads: [pid], origin, replayed: 0, skipped: 0 },
+      sharesMm: false,
+      summary: { pid, parent, threads: [pid], origin, maps, replayed: 0, skipped: 0 },
       fds: new Map(),
+      images: 0,
     };
     procs.set(pid, p);
     tgidOf.set(pid, pid);
@@ -302,21 +483,19 @@ export function runReplay(
     return p;
   };
 
-  let mainMm: MmStruct;
-  if (input.startMaps !== undefined) {
-    mainMm = new MmStruct(sim, mmOpts);
-    const brk =
-      firstBrk !== undefined && firstBrk.op.kind === "brk" && firstBrk.op.addr === 0
-        ? (firstBrk.call.ret ?? undefined)
-        : undefined;
-    mainMm.loadLayout(
-      input.startMaps.entries,
-      brk === undefined || brk < 0 ? {} : { startBrk: brk, brk },
+  const start = input.startMaps ?? images.get(firstPid)?.[0];
+  if (start !== undefined) {
+    const p = addProc(
+      firstPid,
+      null,
+      loadImage(firstPid, firstExec, start.entries),
+      "start maps",
+      start.name,
     );
-    addProc(firstPid, mainMm, "start maps");
+    if (input.startMaps === undefined) p.images = 1;
   } else {
-    mainMm = new Process(sim, { ...mmOpts, comm: "replay", pid: firstPid }).mm;
-    addProc(firstPid, mainMm, "default layout");
+    const mm = new Process(sim, { ...mmOpts, comm: "replay", pid: firstPid }).mm;
+    addProc(firstPid, null, mm, "default layout");
     note(
       "no --maps: the replay starts from mm-core's default process layout (a 132 KiB stack, the break at 0x555555559000), not the program's; pass the maps the program had right after execve",
     );
@@ -329,24 +508,127 @@ export function runReplay(
   let fdCalls = 0;
   let modelError: ModelError | null = null;
   const timings: CallTiming[] = [];
+  /** fds mapped without an open in the log whose mode no recorded result decides */
+  const undecidedFds: number[] = [];
 
-  const install = (p: Proc, fd: number, info: FileInfo) => {
-    p.mm?.installFile(fd, info);
-    p.fds.set(fd, info);
+  // Lines without a pid (strace without -f, or the first process of strace -f writing to a
+  // terminal) are pid 0 in the log; their task gets a pid no line has.
+  const unknownPid = Math.max(0, ...parsed.log.pids) + 1;
+  const taskPid = (pid: number) => (pid > 0 ? pid : unknownPid);
+  if (parsed.log.pids.includes(0)) {
+    note(
+      "lines without a pid (strace without -f, or the first process of strace -f writing to a terminal) are pid 0",
+    );
+  }
+  /**
+   * Runs `body` as a task of tid `pid` until the simulation is idle, with its mmap_sem holds
+   * timed; null when mm-core threw (a path it does not model: the task died inside it, maybe
+   * holding mmap_sem, so nothing after it can run).
+   */
+  const runTask = (
+    pid: number,
+    name: string,
+    mm: MmStruct,
+    body: () => Generator<Instruction, unknown, unknown>,
+  ): { result: unknown } | null => {
+    const { call } = calls[i] as DecodedCall;
+    const callAt = sim.now;
+    const task = sim.spawn(name, body, { pid: taskPid(pid) });
+    try {
+      sim.run();
+    } catch (err) {
+      modelError = {
+        line: call.line,
+        pid,
+        call: call.text,
+        message: err instanceof Error ? err.message : String(err),
+      };
+      return null;
+    }
+    const t = timingOf(mm, taskPid(pid), call.line, name, callAt, sim.now);
+    timings.push({ ...t, pid });
+    return { result: task.result };
+  };
+  /** One replayed call: the kernel's return value against the model's. */
+  const check = (call: DecodedCall["call"], proc: Proc, expected: number, actual: number) => {
+    replayed++;
+    proc.summary.replayed++;
+    if (!proc.summary.threads.includes(call.pid)) proc.summary.threads.push(call.pid);
+    if (actual === expected) {
+      matched++;
+      return;
+    }
+    mismatched++;
+    if (mismatches.length < keep) {
+      mismatches.push({
+        line: call.line,
+        pid: call.pid,
+        call: call.text,
+        expected,
+        actual,
+        expectedText: retText(expected),
+        actualText: retText(actual),
+      });
+    }
   };
 
-  for (let i = 0; i < calls.length; i++) {
+  // A process sharing its parent's mm (vfork) keeps its fd changes to itself: mm-core's fd
+  // table belongs to the mm, and the parent's must stay as it was.
+  const fdsSeen = new Set<number>();
+  const install = (p: Proc, fd: number, info: FileInfo) => {
+    if (!p.sharesMm) p.mm?.installFile(fd, info);
+    p.fds.set(fd, info);
+    fdsSeen.add(fd);
+  };
+  /**
+   * The fd table of a new image: the same open files as before the execve (a fork child's
+   * are its parent's, dup_fd(); a vfork child's its parent's at the clone), less the ones the
+   * process closed and the FD_CLOEXEC ones; a name the process re-pointed is installed anew.
+   */
+  const carryFds = (to: MmStruct, from: MmStruct | null, fds: Map<number, FileInfo>) => {
+    if (from !== null) to.fdTable.copyFrom(from.fdTable);
+    for (const fd of fdsSeen) {
+      const info = fds.get(fd);
+      const f = to.fileOf(fd);
+      if (info === undefined) {
+        if (f !== null) to.closeFd(fd);
+      } else if (f === null || f.path !== info.path) {
+        to.installFile(fd, info);
+      }
+    }
+  };
+
+  let i = 0;
+  for (; i < calls.length; i++) {
     const { call, op } = calls[i] as DecodedCall;
     if (i < firstExec) {
       skip(call.name);
       note("calls before the first execve belong to the tracer's child before exec: skipped");
       continue;
     }
-    const tgid = tgidOf.get(call.pid);
+    let tgid = tgidOf.get(call.pid);
+    const orphanImage = tgid === undefined ? images.get(call.pid)?.[0] : undefined;
+    if (orphanImage !== undefined) {
+      // A pid the log never saw created (a log with the memory calls only, -e trace=%memory,
+      // has no clone or execve lines) whose layout is given: it starts there.
+      addProc(
+        call.pid,
+        null,
+        loadImage(call.pid, i - 1, orphanImage.entries),
+        "exec maps",
+        orphanImage.name,
+      ).images = 1;
+      tgid = call.pid;
+      note(
+        `pid ${call.pid} appears without a clone/fork before it: replayed from its first line (${call.startLine}) on ${orphanImage.name}`,
+      );
+    }
     if (tgid === undefined) {
       // A pid the log never saw created (strace -p attached late, or lines lost).
       skip(call.name);
-      note(`pid ${call.pid} appears without a clone/fork before it: its calls are skipped`);
+      note(
+        `pid ${call.pid} appears without a clone/fork before it: its calls are skipped (give its layout at its first line with --maps ${call.pid}=FILE)`,
+      );
       continue;
     }
     const proc = procs.get(tgid) as Proc;
@@ -354,46 +636,53 @@ export function runReplay(
     if (op.kind === "clone") {
       const child = call.ret;
       if (child === null || child <= 0) continue;
-      if ((op.flags & CLONE_VM) !== 0) {
-        tgidOf.set(child, tgid); // a thread (or vfork child) shares the mm
+      if ((op.flags & CLONE_VM) !== 0 && (op.flags & CLONE_THREAD) !== 0) {
+        tgidOf.set(child, tgid); // a thread shares the mm and the fd table
         proc.summary.threads.push(child);
-        // vfork/posix_spawn: the mm is shared only until the child execs
-        if ((op.flags & CLONE_THREAD) === 0) vforkChildren.add(child);
+      } else if ((op.flags & CLONE_VM) !== 0) {
+        // vfork / posix_spawn: the mm is shared only until the child execs
+        const c = addProc(child, proc.pid, mm, "shared", proc.summary.maps);
+        c.sharesMm = true;
+        c.fds = new Map(proc.fds);
+      } else if (mm === null) {
+        addProc(child, proc.pid, null, "unknown image").fds = new Map(proc.fds);
       } else {
-        let childMm: MmStruct | null = null;
-        if (mm !== null) {
-          childMm = new MmStruct(sim, mmOpts);
-          childMm.loadLayout(mapsEntries(mm), {
-            startBrk: mm.startBrk,
-            brk: mm.brk,
-            startStack: mm.startStack,
-          });
-          note(
-            "fork: mm-core has no dup_mmap(), so a child starts from loadLayout() of the model's copy of its parent's layout (VMAs, brk, the fd table; no pages)",
-          );
-        }
-        const c = addProc(child, childMm, childMm === null ? "unknown image" : "fork copy");
-        for (const [fd, info] of proc.fds) install(c, fd, info);
+        // copy_mm() without CLONE_VM: dup_mm() copies the fd table too (the same open files)
+        const forked = runTask(call.pid, call.name, mm, () => sysFork(mm));
+        if (forked === null) break;
+        const childMm = forked.result instanceof MmStruct ? forked.result : null;
+        check(call, proc, child, childMm === null ? (forked.result as number) : child);
+        const c = addProc(child, proc.pid, childMm, childMm === null ? "unknown image" : "fork");
+        c.fds = new Map(proc.fds);
+        note(
+          `${call.name}: the child's mm is mm-core's dup_mmap() of its parent's (sysFork(), a task of the forking tid; counted as a replayed call that matches when the model, like the kernel, creates the child)`,
+        );
       }
       continue;
     }
     if (op.kind === "execve") {
-      if (i !== firstExec && call.ret === 0 && vforkChildren.has(call.pid)) {
-        // exec gives a vfork child a new mm of its own; the parent keeps its mm (de_thread()
-        // replaces the mm of the whole group only for a CLONE_THREAD member).
-        vforkChildren.delete(call.pid);
-        const threads = proc.summary.threads;
-        threads.splice(threads.indexOf(call.pid), 1);
-        tgidOf.set(call.pid, call.pid);
-        addProc(call.pid, null, "unknown image");
+      if (i !== firstExec && call.ret === 0) {
+        // exec gives the process a new mm (exec_mmap()); a vfork parent keeps its own, and
+        // the fds without FD_CLOEXEC stay open in the new image.
+        const old = proc.mm;
+        if (old !== null && !order.some((p) => p !== proc && p.mm === old)) {
+          // exec_mmap() -> mmput(): the process was its old mm's last user (not so for a
+          // vfork child, nor for a parent whose CLONE_VM child still runs on it)
+          if (runTask(call.pid, "exit_mmap", old, () => exitMmap(old)) === null) break;
+        }
+        const given = images.get(proc.pid)?.[proc.images];
+        const newMm = given === undefined ? null : loadImage(call.pid, i, given.entries);
+        if (given !== undefined) proc.images++;
+        proc.mm = newMm;
+        proc.sharesMm = false;
+        proc.summary.origin = newMm === null ? "unknown image" : "exec maps";
+        proc.summary.maps = given?.name ?? null;
+        for (const [fd, info] of [...proc.fds]) if (info.cloexec) proc.fds.delete(fd);
+        if (newMm !== null) carryFds(newMm, old, proc.fds);
         note(
-          `pid ${call.pid} (a vfork/CLONE_VM child) execs ${op.path} (line ${call.line}): its new image's calls are skipped; its parent's mm is unchanged`,
-        );
-      } else if (i !== firstExec && call.ret === 0) {
-        proc.mm = null;
-        proc.summary.origin = "unknown image";
-        note(
-          `pid ${call.pid} execs ${op.path} (line ${call.line}): the new image's layout is not recorded, its later calls are skipped`,
+          newMm === null
+            ? `pid ${call.pid} execs ${op.path} (line ${call.line}): its new image's layout is not given (--maps ${call.pid}=FILE), its later calls are skipped`
+            : `pid ${call.pid} execs ${op.path} (line ${call.line}): its later calls run on ${given?.name}`,
         );
       }
       continue;
@@ -408,6 +697,7 @@ export function runReplay(
           size: sizeOf(call.retPath),
           readable: acc === 0 || acc === 2,
           writable: acc === 1 || acc === 2,
+          cloexec: (op.flags & O_CLOEXEC) !== 0,
         });
       }
       continue;
@@ -417,16 +707,25 @@ export function runReplay(
       const info = proc.fds.get(op.fd);
       if (call.ret !== null && call.ret >= 0 && info !== undefined) {
         // dup2() onto an open fd closes it first; both names then share one open file.
-        if (proc.fds.has(call.ret)) mm?.closeFd(call.ret);
-        mm?.dupFd(op.fd, call.ret);
-        proc.fds.set(call.ret, info);
+        if (!proc.sharesMm) {
+          if (proc.fds.has(call.ret)) mm?.closeFd(call.ret);
+          mm?.dupFd(op.fd, call.ret);
+        }
+        proc.fds.set(call.ret, { ...info, cloexec: op.cloexec });
+        fdsSeen.add(call.ret);
       }
+      continue;
+    }
+    if (op.kind === "setfd") {
+      const info = proc.fds.get(op.fd);
+      if (call.ret === 0 && info !== undefined)
+        proc.fds.set(op.fd, { ...info, cloexec: op.cloexec });
       continue;
     }
     if (op.kind === "close") {
       fdCalls++;
       if (call.ret === 0) {
-        mm?.closeFd(op.fd);
+        if (!proc.sharesMm) mm?.closeFd(op.fd);
         proc.fds.delete(op.fd);
       }
       continue;
@@ -454,58 +753,35 @@ export function runReplay(
     }
     if (op.kind === "mmap" && op.path !== null && op.fd >= 0) {
       // -y names the file behind the fd; install it if the table disagrees (an fd
-      // inherited from before the recording, or a dup the log does not show).
+      // inherited from before the recording, a log without open() lines, or a dup the log
+      // does not show), in the mode the recorded results imply.
       const known = proc.fds.get(op.fd);
       if (known === undefined || known.path !== op.path) {
+        const m = inferOpenMode(calls, i, op.fd, op.path, (pid) => tgidOf.get(pid) === tgid);
         install(proc, op.fd, {
           path: op.path,
           ...identityOf(op.path),
           size: sizeOf(op.path),
-          readable: true,
-          writable: false,
+          readable: m.readable,
+          writable: m.writable,
+          cloexec: false,
         });
-        note(
-          `fd ${op.fd} was not opened in the log (first at line ${call.line}): installed read-only from its -y path`,
-        );
+        if (m.line === null) undecidedFds.push(call.line);
+        else {
+          note(
+            `fd ${op.fd} (${op.path}) was not opened in the log (first mapped at line ${call.line}): installed ${m.readable ? (m.writable ? "read-write" : "read-only") : "write-only"}, inferred from the recorded results (line ${m.line}: ${m.reason})`,
+          );
+        }
       }
     }
-    const expected = call.ret;
-    const callAt = sim.now;
-    const task = sim.spawn(`${call.name}`, () => runOp(mm, op), { pid: call.pid });
-    try {
-      sim.run();
-    } catch (err) {
-      // mm-core refused the call (a path it does not model): the task died inside it,
-      // maybe holding mmap_sem, so nothing after it can run.
-      modelError = {
-        line: call.line,
-        pid: call.pid,
-        call: call.text,
-        message: err instanceof Error ? err.message : String(err),
-      };
-      break;
-    }
-    const actual = task.result as number;
-    replayed++;
-    proc.summary.replayed++;
-    if (!proc.summary.threads.includes(call.pid)) proc.summary.threads.push(call.pid);
-    timings.push(timingOf(mm, call.pid, call.line, call.name, callAt, sim.now));
-    if (actual === expected) {
-      matched++;
-    } else {
-      mismatched++;
-      if (mismatches.length < keep) {
-        mismatches.push({
-          line: call.line,
-          pid: call.pid,
-          call: call.text,
-          expected,
-          actual,
-          expectedText: retText(expected),
-          actualText: retText(actual),
-        });
-      }
-    }
+    const ran = runTask(call.pid, call.name, mm, () => runOp(mm, op));
+    if (ran === null) break;
+    check(call, proc, call.ret, ran.result as number);
+  }
+  if (undecidedFds.length > 0) {
+    note(
+      `${undecidedFds.length} mapping${undecidedFds.length === 1 ? "" : "s"} of fds the log never opened (first at line ${undecidedFds[0]}): installed read-only from their -y paths, as no recorded result depends on their open mode`,
+    );
   }
 
   const layouts: LayoutCheck[] = [];
@@ -513,17 +789,29 @@ export function runReplay(
     const pid = m.pid ?? firstPid;
     const p = procs.get(pid);
     if (p === undefined || p.mm === null) {
-      throw new Error(
-        `mmlab-bench: ${m.name}: pid ${pid} has no modelled mm in the log (pids: ${[...procs.keys()].join(", ")})`,
-      );
+      layouts.push({
+        pid,
+        file: m.name,
+        entries: m.entries.length,
+        compared: false,
+        matched: false,
+        firstDifference: null,
+        reason:
+          p === undefined
+            ? `pid ${pid} has no process in the replay (its calls were skipped)`
+            : `pid ${pid} exec'd an image whose layout is not given (--maps ${pid}=FILE)`,
+      });
+      continue;
     }
     const diff = compareLayouts(m.entries, mapsEntries(p.mm));
     layouts.push({
       pid,
       file: m.name,
       entries: m.entries.length,
+      compared: true,
       matched: diff === null,
       firstDifference: diff,
+      reason: null,
     });
   }
 
@@ -542,10 +830,15 @@ export function runReplay(
     notes,
     processes: order.map((p) => p.summary),
     layouts,
+    layoutsCompared: layouts.filter((l) => l.compared).length,
+    layoutsMatched: layouts.filter((l) => l.matched).length,
     virtualNs: sim.now,
     timings,
   };
 }
+
+/** include/uapi/asm-generic/fcntl.h. */
+const O_CLOEXEC = 0o2000000;
 
 type Op = Generator<Instruction, number, unknown>;
 /** One memory call as the body of a task. */

@@ -107,7 +107,7 @@ describe("parseStrace", () => {
     expect(log.pids).toEqual([2044, 2045, 2046, 2042]);
   });
 
-  it("decodes dup, dup2, dup3 and fcntl(F_DUPFD) as a second name for an open file", () => {
+  it("decodes dup, dup2, dup3 and fcntl(F_DUPFD) as a second name for an open file, with its FD_CLOEXEC", () => {
     const log = parseStrace(
       [
         "9  dup(3</etc/hostname>) = 4</etc/hostname>",
@@ -115,19 +115,57 @@ describe("parseStrace", () => {
         "9  dup3(3</etc/hostname>, 8, O_CLOEXEC) = 8</etc/hostname>",
         "9  fcntl(3</etc/hostname>, F_DUPFD_CLOEXEC, 10) = 10</etc/hostname>",
         "9  fcntl(3</etc/hostname>, F_GETFD) = 0x1 (flags FD_CLOEXEC)",
+        "9  fcntl(3</etc/hostname>, F_SETFD, FD_CLOEXEC) = 0",
+        "9  fcntl(4</etc/hostname>, F_SETFD, 0) = 0",
+        "9  fcntl(3</etc/hostname>, F_DUPFD, 12) = 12</etc/hostname>",
       ].join("\n"),
       "d.strace",
       9,
     );
     const ops = log.calls.map((c) => decodeCall(c));
-    expect(ops.slice(0, 4)).toEqual([
-      { kind: "dup", fd: 3 },
-      { kind: "dup", fd: 3 },
-      { kind: "dup", fd: 3 },
-      { kind: "dup", fd: 3 },
+    expect(ops).toEqual([
+      { kind: "dup", fd: 3, cloexec: false },
+      { kind: "dup", fd: 3, cloexec: false },
+      { kind: "dup", fd: 3, cloexec: true },
+      { kind: "dup", fd: 3, cloexec: true },
+      { kind: "other" },
+      { kind: "setfd", fd: 3, cloexec: true },
+      { kind: "setfd", fd: 4, cloexec: false },
+      { kind: "dup", fd: 3, cloexec: false },
     ]);
-    expect(ops[4]).toEqual({ kind: "other" });
-    expect(log.calls.map((c) => c.ret)).toEqual([4, 7, 8, 10, 1]);
+    expect(log.calls.map((c) => c.ret)).toEqual([4, 7, 8, 10, 1, 0, 0, 12]);
+  });
+
+  it("reads strace -f written to a terminal: unprefixed first process, its own message inside a line", () => {
+    // strace 6.1, `strace -f -y ... 2> FILE` (lines as recorded, the libraries' mmaps left out)
+    const log = parseStrace(
+      [
+        'execve("/tmp/mmlab-fixtures/c-fork", ["/tmp/mmlab-fixtures/c-fork"], 0x7fffffffe6f0 /* 39 vars */) = 0',
+        "brk(NULL)                               = 0x555555559000",
+        "clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLDstrace: Process 29528 attached",
+        ", child_tidptr=0x7ffff7dd2a10) = 29528",
+        "[pid 29528] munmap(0x7ffff7dba000, 32768) = 0",
+        "[pid 29528] exit_group(0)               = ?",
+        "[pid 29528] +++ exited with 0 +++",
+        "--- SIGCHLD {si_signo=SIGCHLD, si_code=CLD_EXITED, si_pid=29528, si_uid=0, si_status=0, si_utime=0, si_stime=0} ---",
+        "munmap(0x7ffff7fb8000, 16384)           = 0",
+      ].join("\n"),
+      "tty.strace",
+    );
+    expect(log.calls.map((c) => [c.line, c.pid, c.name, c.ret])).toEqual([
+      [1, 0, "execve", 0],
+      [2, 0, "brk", 0x555555559000],
+      [3, 0, "clone", 29528],
+      [5, 29528, "munmap", 0],
+      [6, 29528, "exit_group", null],
+      [9, 0, "munmap", 0],
+    ]);
+    expect(log.calls[2]?.args).toEqual([
+      "child_stack=NULL",
+      "flags=CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD",
+      "child_tidptr=0x7ffff7dd2a10",
+    ]);
+    expect(log.pids).toEqual([0, 29528]);
   });
 
   it("reads strace -r lines (a padded relative timestamp) and huge-page flags with <<", () => {

@@ -12,7 +12,8 @@
  *   1905  +++ exited with 0 +++                                   (process events: kept)
  *   1904  --- SIGCHLD {si_signo=SIGCHLD, ...} ---                  (signals: ignored)
  *
- * Lines may lack the pid (strace without -f: pid `defaultPid`) and may start with a
+ * Lines may lack the pid (strace without -f, or its first process when strace writes to a
+ * terminal: pid `defaultPid`; strace's own "Process N attached" inside a line is dropped) and may start with a
  * timestamp (-t, -tt, -ttt, -r). Return annotations strace adds ("(DELAYED)",
  * "(INJECTED)") are dropped. The result is a list of calls in the order they returned.
  */
@@ -125,6 +126,7 @@ const PREFIX = /^\s*(?:(\d+)\s+|\[pid\s+(\d+)\]\s+)?(?:\d+(?::\d\d:\d\d)?(?:\.\d
 const CALL_START = /^([a-z_][a-z0-9_]*)\(/;
 const RESUMED = /^<\.\.\. ([a-z_][a-z0-9_]*) resumed>\s?/;
 const UNFINISHED = " <unfinished ...>";
+const ATTACHED = /strace: Process \d+ (?:attached|detached|suspended)$/;
 const RESULT =
   /^= (-?\d+|0x[0-9a-f]+|\?)(?:<([^>]*)>)?(?: (E[A-Z0-9_]+|E\?\?\?) \([^)]*\))?((?: \([A-Za-z0-9_|, ]+\))*)$/;
 
@@ -156,7 +158,15 @@ export function parseStrace(text: string, file = "trace", defaultPid = 0): Strac
   };
   for (let i = 0; i < lines.length; i++) {
     const lineNo = i + 1;
-    const raw = (lines[i] as string).replace(/\r$/, "");
+    let raw = (lines[i] as string).replace(/\r$/, "");
+    // strace writing to a terminal (or 2> FILE) shares stderr with its own messages, which
+    // can land inside a call's line: "clone(..., flags=...|SIGCHLDstrace: Process 5 attached"
+    // and the call goes on at the next line. Drop the message and join the two.
+    const cut = ATTACHED.exec(raw);
+    if (cut !== null && cut.index > 0 && i + 1 < lines.length) {
+      raw = raw.slice(0, cut.index) + (lines[i + 1] as string).replace(/\r$/, "");
+      lines[i + 1] = "";
+    }
     if (raw.trim() === "") continue;
     if (raw.startsWith("strace: ")) continue; // "strace: Process 123 attached"
     const pre = PREFIX.exec(raw) as RegExpExecArray;

@@ -168,8 +168,13 @@ export type ReplayOp =
   /** openat/open/creat: fd (the return value) now names `path` */
   | { kind: "open"; path: string; flags: number }
   | { kind: "close"; fd: number }
-  /** dup/dup2/dup3/fcntl(F_DUPFD*): the return value names the same open file as `fd` */
-  | { kind: "dup"; fd: number }
+  /**
+   * dup/dup2/dup3/fcntl(F_DUPFD*): the return value names the same open file as `fd`;
+   * `cloexec` is its new FD_CLOEXEC (dup3 with O_CLOEXEC, F_DUPFD_CLOEXEC)
+   */
+  | { kind: "dup"; fd: number; cloexec: boolean }
+  /** fcntl(fd, F_SETFD, ...): FD_CLOEXEC set or cleared (exec closes the fds that have it) */
+  | { kind: "setfd"; fd: number; cloexec: boolean }
   /** fstat/newfstatat of an fd with its st_size */
   | { kind: "stat"; fd: number; path: string | null; size: number }
   /** clone/clone3/fork/vfork: the child is the return value */
@@ -300,13 +305,22 @@ export function decodeCall(call: StraceCall, file = "trace"): ReplayOp {
       arity(1);
       const fd = parseFdArg(a[0] as string);
       if (fd === null) bad(`fd "${a[0]}" is not an fd`);
-      return { kind: "dup", fd: fd?.fd ?? -1 };
+      const cloexec = call.name === "dup3" && /\bO_CLOEXEC\b/.test(a[2] ?? "");
+      return { kind: "dup", fd: fd?.fd ?? -1, cloexec };
     }
     case "fcntl": {
-      // Only F_DUPFD / F_DUPFD_CLOEXEC create a second name for an open file.
+      // F_DUPFD / F_DUPFD_CLOEXEC create a second name for an open file; F_SETFD sets or
+      // clears FD_CLOEXEC. The other commands change nothing the replay tracks.
       const fd = parseFdArg(a[0] ?? "");
-      if (fd === null || !/^F_DUPFD(_CLOEXEC)?$/.test(a[1] ?? "")) return { kind: "other" };
-      return { kind: "dup", fd: fd.fd };
+      if (fd === null) return { kind: "other" };
+      if (/^F_DUPFD(_CLOEXEC)?$/.test(a[1] ?? "")) {
+        return { kind: "dup", fd: fd.fd, cloexec: a[1] === "F_DUPFD_CLOEXEC" };
+      }
+      if (a[1] === "F_SETFD" && a.length > 2) {
+        const v = a[2] === "FD_CLOEXEC" ? 1 : parseNumber(a[2] as string);
+        return { kind: "setfd", fd: fd.fd, cloexec: (v & 1) === 1 };
+      }
+      return { kind: "other" };
     }
     case "fstat":
     case "newfstatat": {
