@@ -8,7 +8,7 @@
 import type { HostJson, HostRow } from "../host/compare.js";
 import { METHODS } from "../host/probe.js";
 import { esc, fmtBytes, fmtNs, jsonForScript } from "./format.js";
-import { REPORT_CSS } from "./style.js";
+import { reportHead } from "./style.js";
 
 const METHOD_TITLES = {
   munmap: "munmap(2)",
@@ -74,15 +74,7 @@ export function renderHostReport(json: HostJson): string {
       : `<section id="host-fit"><h2>Fit</h2><ul>${json.fit.notes.map((n) => `<li>${esc(n)}</li>`).join("")}</ul></section>`;
   return `<!doctype html>
 <html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
-<link rel="icon" href="data:,">
-<title>${esc(title)}</title>
-<style>${REPORT_CSS}
-.differs{color:#b00020;font-weight:600}</style>
-</head>
+${reportHead(title, ".differs{color:#b00020;font-weight:600}")}
 <body>
 <header>
 <h1>${esc(title)}</h1>

@@ -15,7 +15,7 @@ import { type CaptureIntervals, captureIntervals } from "../export/intervals.js"
 import type { BenchJson, BenchResult, Distribution, SweepResult, TraceCapture } from "../types.js";
 import { STRATEGY_COLOURS, sweepChart, WAIT_GROUPS, waitDistributionChart } from "./charts.js";
 import { esc, fmtBytes, fmtInt, fmtNs, fmtRatio, isNum, jsonForScript } from "./format.js";
-import { REPORT_CSS } from "./style.js";
+import { reportHead } from "./style.js";
 import { renderTimeline, type TimelineRow } from "./timeline.js";
 
 /** Renders the whole report. `captures` may be empty (no timelines); `sweep` is optional. */
@@ -39,15 +39,7 @@ export function renderReport(
   ].join("\n");
   return `<!doctype html>
 <html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
-<link rel="icon" href="data:,">
-<title>${esc(title)}</title>
-<style>${REPORT_CSS}
-${STRATEGY_COLOURS.map((c, i) => `.s${i}{color:${c}}`).join("")}</style>
-</head>
+${reportHead(title, STRATEGY_COLOURS.map((c, i) => `.s${i}{color:${c}}`).join(""))}
 <body>
 ${body}
 <script type="application/json" id="bench-json">${jsonForScript(sweep === undefined ? json : { ...json, sweep })}</script>

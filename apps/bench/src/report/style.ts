@@ -1,3 +1,5 @@
+import { esc } from "./format.js";
+
 /** The report's stylesheet (inlined in a <style> element; light and dark schemes). */
 export const REPORT_CSS = `
 :root {
@@ -65,3 +67,19 @@ details.data { margin: .6rem 0 0; }
 details.data summary { cursor: pointer; color: var(--muted); font-size: .9rem; }
 .empty { color: var(--muted); }
 `;
+
+/**
+ * The <head> every report page shares: self-contained (a CSP that allows no fetch), the shared
+ * stylesheet and the page's own rules.
+ */
+export function reportHead(title: string, extraCss: string): string {
+  return `<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
+<link rel="icon" href="data:,">
+<title>${esc(title)}</title>
+<style>${REPORT_CSS}
+${extraCss}</style>
+</head>`;
+}
