@@ -248,11 +248,13 @@ function storeFromPath<T>(
     pathWalk(mt, hi + 1, rNode, rOff, rMin, rMax);
   }
 
-  if (lNode[0] === rNode[0]) masWrModify(mt, lo, hi, entry);
-  else wrPath = WR_SPANNING;
-  if (leafFastPath && lNode[0] === rNode[0] && storeInLeaf(mt, lo, hi, entry)) {
+  if (lNode[0] !== rNode[0]) {
+    wrPath = WR_SPANNING;
+  } else if (leafFastPath && storeInLeaf(mt, lo, hi, entry)) {
     mt.seq++;
     return;
+  } else {
+    masWrModify(mt, lo, hi, entry); // for rebuildWindow's in-place case
   }
 
   // b = the left leaf's ranges below lo, the new range, the right leaf's ranges above hi.
@@ -309,37 +311,44 @@ function masWrModify<T>(mt: MapleRootState<T>, lo: number, hi: number, entry: T 
   const rMin = lSlot > 0 ? (lp[base + lSlot - 1] as number) + 1 : (lMin[0] as number);
   const keepLeft = rMin < lo;
   const keepRight = (lp[base + rSlot] as number) > hi;
-  wrPivotOnly = false;
-  if (lSlot === rSlot && !keepLeft && !keepRight) {
-    wrPath = WR_DIRECT;
-    wrPivotOnly = ls[base + lSlot] === entry;
-    return;
-  }
-  let nodeSize = end - rSlot + lSlot + 2;
-  if (lMax[0] === MAX_INDEX) nodeSize++;
   const tailTo = lSlot + (keepLeft ? 1 : 0) + 1 + (keepRight ? 1 : 0);
+  wrPath = wrModifyPath(mt, end, lSlot, rSlot, keepLeft, keepRight, entry !== null, tailTo);
   wrPivotOnly =
     tailTo === rSlot + 1 && sameSlots(ls, base, lSlot, rSlot, keepLeft, keepRight, entry);
-  if (nodeSize >= LEAF_SLOTS) {
-    wrPath = WR_BNODE;
-  } else if (entry !== null && end < LEAF_SLOTS - 1 && lSlot === end && keepLeft !== keepRight) {
-    wrPath = WR_APPEND;
-  } else if (rSlot === lSlot + 1 && keepLeft !== keepRight) {
-    wrPath = WR_SLOT;
-  } else {
-    const newEnd = tailTo + end - rSlot - 1;
-    wrPath =
-      newEnd >= LEAF_SLOTS || (mt.levels > 1 && newEnd <= MAPLE_RANGE64_MIN) ? WR_BNODE : WR_NODE;
-  }
 }
 
-/** Bump a node's generation for an in-place write a concurrent reader would not survive. */
-function rewriteInPlace<T>(mt: MapleRootState<T>, id: number): void {
-  // Direct replacement and mas_wr_slot_store() are the kernel's RCU-safe in-place writes (one
-  // rcu_assign_pointer() and at most one pivot); a write that leaves every slot's entry where
-  // it was only moves pivots (mas_reuse_node() copies the same slots back). Anything else
-  // shifts slots or changes the node's end under a reader.
-  if (wrPath === WR_DIRECT || wrPath === WR_SLOT || wrPivotOnly) return;
+/** The decision of {@link masWrModify} from the store's shape (storeInLeaf has it at hand). */
+function wrModifyPath<T>(
+  mt: MapleRootState<T>,
+  end: number,
+  lSlot: number,
+  rSlot: number,
+  keepLeft: boolean,
+  keepRight: boolean,
+  hasEntry: boolean,
+  tailTo: number,
+): number {
+  if (lSlot === rSlot && !keepLeft && !keepRight) return WR_DIRECT;
+  let nodeSize = end - rSlot + lSlot + 2;
+  if (lMax[0] === MAX_INDEX) nodeSize++;
+  if (nodeSize >= LEAF_SLOTS) return WR_BNODE;
+  if (hasEntry && end < LEAF_SLOTS - 1 && lSlot === end && keepLeft !== keepRight) return WR_APPEND;
+  if (rSlot === lSlot + 1 && keepLeft !== keepRight) return WR_SLOT;
+  const newEnd = tailTo + end - rSlot - 1;
+  return newEnd >= LEAF_SLOTS || (mt.levels > 1 && newEnd <= MAPLE_RANGE64_MIN)
+    ? WR_BNODE
+    : WR_NODE;
+}
+
+/**
+ * Bump a node's generation for an in-place write a concurrent reader would not survive.
+ * Direct replacement and mas_wr_slot_store() are the kernel's RCU-safe in-place writes (one
+ * rcu_assign_pointer() and at most one pivot); a write that leaves every slot's entry where
+ * it was only moves pivots (`pivotOnly`: mas_reuse_node() copies the same slots back).
+ * Anything else shifts slots or changes the node's end under a reader.
+ */
+function rewriteInPlace<T>(mt: MapleRootState<T>, id: number, pivotOnly: boolean): void {
+  if (wrPath === WR_DIRECT || wrPath === WR_SLOT || pivotOnly) return;
   nodeRewritten(mt, true, id);
 }
 
@@ -370,6 +379,7 @@ function storeInLeaf<T>(mt: MapleRootState<T>, lo: number, hi: number, entry: T 
   if (count > LEAF_SLOTS || (count < LEAF_MIN && mt.levels > 1)) return false;
   const leftEntry = ls[base + lSlot] as T | null;
   const rightEntry = ls[base + rSlot] as T | null;
+  wrPath = wrModifyPath(mt, end, lSlot, rSlot, keepLeft, keepRight, entry !== null, tailTo);
   if (mt.rcu && wrPath >= WR_NODE) {
     // RCU mode, mas_wr_node_store() or the slow path (the leaf too full for the fast paths):
     // the writer fills a new node and links it in place of the old one, which readers may
@@ -377,8 +387,12 @@ function storeInLeaf<T>(mt: MapleRootState<T>, lo: number, hi: number, entry: T 
     leaf = replaceInPath(mt, 0, true, true);
     base = leaf << 4;
     lp = a.leafPivots; // the allocation may have grown the arena
-  } else {
-    rewriteInPlace(mt, leaf);
+  } else if (wrPath > WR_SLOT) {
+    rewriteInPlace(
+      mt,
+      leaf,
+      tailTo === tailFrom && sameSlots(ls, base, lSlot, rSlot, keepLeft, keepRight, entry),
+    );
   }
   let removed = 0;
   for (let k = lSlot; k <= rSlot; k++) if (ls[base + k] !== null) removed++;
@@ -905,7 +919,7 @@ function rebuildWindow<T>(mt: MapleRootState<T>): void {
       let id = lNode[h] as number;
       if (leaf) mt.entryCount += nonNullInBig() - nonNullInLeaf(a, id);
       if (leaf && wrPath <= WR_APPEND)
-        rewriteInPlace(mt, id); // fast paths, in place
+        rewriteInPlace(mt, id, wrPivotOnly); // fast paths, in place
       else if (mt.rcu) id = replaceInPath(mt, h, leaf, false);
       else nodeRewritten(mt, leaf, id);
       const gap = writeNode(a, h, id, 0, bCount, bMin);
