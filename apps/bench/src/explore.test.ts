@@ -237,7 +237,7 @@ describe("explore: exit codes, the failure report and its replay line", () => {
         "n/a",
         "n/a",
         "found after 15",
-        "found after 2",
+        "found after 3",
         "n/a",
         "n/a",
         "not in 20",

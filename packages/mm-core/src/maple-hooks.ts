@@ -57,10 +57,10 @@ export function installMapleHooks(mm: MmStruct, mt: MapleTree<Vma>, rcuMode: boo
         sim.mark(`maple ${nodeName(leaf, id)} rewritten in place by ${writeContext(mm)}`);
       }
     },
-    nodeReplaced: (leaf, oldId, newId) => {
+    nodeReplaced: (leaf, oldId, newId, via) => {
       if (sim.tracing) {
         sim.mark(
-          `maple ${nodeName(leaf, oldId)} replaced by ${nodeName(leaf, newId)} (RCU mode) by ${writeContext(mm)}`,
+          `maple ${nodeName(leaf, oldId)} replaced by ${nodeName(leaf, newId)} (RCU mode, ${via}) by ${writeContext(mm)}`,
         );
       }
     },

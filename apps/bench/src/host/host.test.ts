@@ -50,11 +50,11 @@ describe("the fit", () => {
 });
 
 describe("mmlab-bench host --from-probe (the model side, deterministic)", () => {
-  it("runs the model of 6.18 (perVmaLock) beside the recording and names what differs", async () => {
+  it("runs the model of 6.18 (v6.5) beside the recording and names what differs", async () => {
     const r = await runCli(["host", "--from-probe", FIXTURE, "--json"]);
     const json = JSON.parse(r.out) as HostJson;
-    expect(json.context.kernel.strategy).toBe("perVmaLock");
-    expect(json.context.kernel.why).toMatch(/>= v6\.4/);
+    expect(json.context.kernel.strategy).toBe("v6.5");
+    expect(json.context.kernel.why).toMatch(/>= v6\.5/);
     expect(json.context.profile.fitted).toBe(true);
     expect(json.rows).toHaveLength(9);
     // The model's verdicts: who waits for the teardown in a 6.x kernel as mm-core models it.
@@ -93,7 +93,7 @@ describe("mmlab-bench host --from-probe (the model side, deterministic)", () => 
     expect(r.out).toContain("madvise(MADV_DONTNEED)");
     expect(r.out).toMatch(/blocked\? measured/);
     expect(r.out).toContain("Fit");
-    expect(r.out).toMatch(/why: 6\.18\.\S+ >= v6\.4/);
+    expect(r.out).toMatch(/why: 6\.18\.\S+ >= v6\.5/);
     expect(r.out).toMatch(/every blocked \/ not-blocked verdict agrees|verdicts differ for /);
     expect(existsSync(file)).toBe(true);
     const saved = costModelFromJson(JSON.parse(readFileSync(file, "utf8")));
@@ -129,7 +129,7 @@ describe("mmlab-bench host --from-probe (the model side, deterministic)", () => 
     const json = JSON.parse(r.out) as HostJson;
     expect(json.context.kernel.strategy).toBe("classic");
     expect(json.context.strategyOverride).toBe(true);
-    expect(json.context.kernel.why).toMatch(/^--strategy classic \(uname picked perVmaLock/);
+    expect(json.context.kernel.why).toMatch(/^--strategy classic \(uname picked v6\.5/);
     // classic: the whole munmap under the write lock, and faults take mmap_sem
     expect(json.rows.map((x) => [x.actor, x.model.blocked])).toEqual([
       ["procread", true],

@@ -33,9 +33,24 @@ export const KERNEL_STRATEGY_TABLE: readonly KernelRow[] = [
     why: "v5.8 (246c320a8cfe) keeps the downgrade, vetoed next to a growing stack",
   },
   {
+    since: [6, 1],
+    strategy: "v6.1",
+    why: "v6.1 (d4af56c5c7c6) keeps the VMAs in a maple tree, not in RCU mode; stacks grow under the read lock",
+  },
+  {
+    since: [6, 3],
+    strategy: "v6.3",
+    why: "v6.3 (3dd4432549415f) puts the maple tree in RCU mode; stacks still grow under the read lock (StackRot; 6.3.11 has the fix)",
+  },
+  {
     since: [6, 4],
     strategy: "perVmaLock",
     why: "v6.4+ faults take the VMA's own lock (lock_vma_under_rcu) before mmap_lock; munmap still downgrades for the zap",
+  },
+  {
+    since: [6, 5],
+    strategy: "v6.5",
+    why: "v6.5+ (8d7071af8907) grow stacks under the mmap write lock; per-VMA-lock faults, maple tree in RCU mode",
   },
 ];
 

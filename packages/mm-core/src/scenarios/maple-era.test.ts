@@ -30,11 +30,14 @@ describe("stack-guard-gone (syzbot, fixed by 3dd4432549415f)", () => {
     expect(trace.some((l) => /grower:4000 +maple leaf 1 rewritten in place/.test(l))).toBe(true);
   }, 60_000);
 
-  it("v6.3: RCU mode, but the readers hold no rcu_read_lock: use-after-free (seed 2)", () => {
+  it("v6.3: RCU mode, but the readers hold no rcu_read_lock: use-after-free (seed 3)", () => {
     const r = explore({ scenario: STACK_GUARD_GONE_SCENARIO, strategy: "v6.3", schedules: 100 });
-    expect(r.schedules).toBe(2);
+    expect(r.schedules).toBe(3);
     expect(r.failure?.kind).toBe("maple-node-use-after-free");
+    // the growths that leave a NULL below the stack stay in place (mas_wr_slot_store); the
+    // last one consumes the NULL: mas_wr_node_store() builds a new leaf
     expect(r.failure?.message).toContain("replaced by leaf");
+    expect(r.failure?.message).toContain("mas_store_prealloc() -> mas_wr_node_store()");
     expect(r.failure?.message).toContain("then freed after a grace period (mt_free_rcu)");
   }, 60_000);
 
@@ -58,19 +61,42 @@ describe("stack-guard-gone (syzbot, fixed by 3dd4432549415f)", () => {
 });
 
 describe("stackrot (CVE-2023-3269, fixed by 8d7071af8907)", () => {
-  it("v6.3: the old leaf is freed by RCU while the reader walks it (seed 1)", () => {
+  it("v6.3: the full leaf takes the slow path, the old leaf is freed by RCU under the reader (seed 1)", () => {
     const r = explore({ scenario: STACKROT_SCENARIO, strategy: "v6.3", schedules: 100 });
     expect(r.schedules).toBe(1);
     const f = r.failure;
     expect(f?.kind).toBe("maple-node-use-after-free");
     expect(f?.message).toMatch(
-      /^@mmlab\/vma-tree: maple leaf 0 use-after-free: reader:4001 in m_next\(\) -> find_vma\(\) read it after it was freed \(it was replaced by leaf \d+ in a write by grower:4000 in expand_downwards\(\) \(mm\/mmap.c\) -> mas_store_prealloc\(\), then freed after a grace period \(mt_free_rcu\)\)/,
+      /^@mmlab\/vma-tree: maple leaf 2 use-after-free: reader:4001 in m_next\(\) -> find_vma\(\) read it after it was freed \(it was replaced by leaf \d+ in a write by grower:4000 in expand_downwards\(\) \(mm\/mmap.c\) -> mas_store_prealloc\(\) -> mas_wr_bnode\(\), then freed after a grace period \(mt_free_rcu\)\)/,
     );
     // the trace: the reader enters the leaf, the grower replaces it, RCU frees it
     const t = (f?.trace ?? []).join("\n");
-    expect(t).toMatch(/reader:4001 +find_vma\(0x[0-9a-f]+\): walk descends to leaf 0/);
-    expect(t).toMatch(/grower:4000 +maple leaf 0 replaced by leaf \d+ \(RCU mode\)/);
-    expect(t).toMatch(/rcu_preempt:\d+ +rcu: mt_free_rcu\(\) frees maple leaf 0/);
+    expect(t).toMatch(/reader:4001 +find_vma\(0x[0-9a-f]+\): walk descends to leaf 2/);
+    expect(t).toMatch(
+      /grower:4000 +maple leaf 2 replaced by leaf \d+ \(RCU mode, mas_wr_bnode\(\)\)/,
+    );
+    expect(t).toMatch(/rcu_preempt:\d+ +rcu: mt_free_rcu\(\) frees maple leaf 2/);
+  }, 60_000);
+
+  it("the scenario fills the stack's leaf: 15 ranges in the right-most leaf (node_size 16)", () => {
+    const r = runSchedule(
+      {
+        scenario: "stackrot",
+        strategy: "v6.3",
+        seed: 1,
+        jitter: 0.5,
+        shuffleTies: true,
+        cost: "e5-2680-v4.18",
+      },
+      true,
+    );
+    // every growth of the stack is a store the kernel cannot do in place: each one replaces
+    const grows = r.trace.filter((l) => /grower:4000 +VMA #1 .* GROWSDOWN now/.test(l)).length;
+    const replaced = r.trace.filter((l) =>
+      /grower:4000 +maple leaf \d+ replaced by leaf \d+ \(RCU mode, mas_wr_bnode\(\)\)/.test(l),
+    ).length;
+    expect(grows).toBeGreaterThan(0);
+    expect(replaced).toBe(grows);
   }, 60_000);
 
   it(`v6.1 (a pivot moves in place) and v6.5 (write lock): nothing in ${NONE_IN} schedules`, () => {

@@ -1,19 +1,20 @@
 /**
  * The generic `random` workload with fixed seeds: it knows no bug, yet under v6.3 it runs into
  * StackRot (a fault grows the stack under the read lock while another thread's find_vma walk
- * is in the leaf), and replays deterministically.
+ * is in the leaf, and the leaf is full, so the growth takes mas_wr_modify()'s slow path and
+ * replaces it), and replays deterministically.
  */
 import { describe, expect, it } from "vitest";
 import { explore, exploreScenarios, runSchedule } from "../explore.js";
 import { RANDOM_SCENARIO, randomScenario } from "./random.js";
 
 describe("random: a seeded generic workload on c-mm's real layout", () => {
-  it("v6.3: StackRot at seed 5, a grown stack's old leaf freed under a /proc/PID/maps walk", () => {
+  it("v6.3: StackRot at seed 6, a grown stack's full leaf replaced and freed under a find_vma walk", () => {
     const r = explore({ scenario: RANDOM_SCENARIO, strategy: "v6.3", schedules: 20 });
-    expect(r.schedules).toBe(5);
+    expect(r.schedules).toBe(6);
     expect(r.failure?.kind).toBe("maple-node-use-after-free");
     expect(r.failure?.message).toMatch(
-      /^@mmlab\/vma-tree: maple leaf \d+ use-after-free: t\d:400\d in m_next\(\) -> find_vma\(\) read it after it was freed \(it was replaced by leaf \d+ in a write by t\d:400\d in expand_downwards\(\)/,
+      /^@mmlab\/vma-tree: maple leaf \d+ use-after-free: t\d:400\d in do_user_addr_fault\(\) -> find_vma\(\) read it after it was freed \(it was replaced by leaf \d+ in a write by t\d:400\d in expand_downwards\(\) \(mm\/mmap.c\) -> mas_store_prealloc\(\) -> mas_wr_bnode\(\)/,
     );
   }, 60_000);
 

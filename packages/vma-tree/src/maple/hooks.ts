@@ -4,8 +4,12 @@
  * hooks installed the tree pays one null check per write; generations are kept either way.
  *
  *   nodeVisited   a stepped walk (MapleStepWalk) entered a node
- *   nodeRewritten a writer changed a node's slots in place (its generation was bumped)
- *   nodeReplaced  RCU mode: a writer built `newId` and linked it where `oldId` was
+ *   nodeRewritten a writer changed a node's slots in place (its generation was bumped); the
+ *                 kernel's reader-safe in-place writes (direct replacement of a slot,
+ *                 mas_wr_slot_store) do not count, in RCU mode or not
+ *   nodeReplaced  RCU mode: a writer built `newId` and linked it where `oldId` was; `via` names
+ *                 the kernel write path that did it ("mas_wr_node_store()", "mas_wr_bnode()"
+ *                 for the slow path of a leaf too full for the fast paths, ...)
  *   nodeRetired   RCU mode: `oldId` left the tree; call `release()` after a grace period
  *                 (lib/maple_tree.c: ma_free_rcu() -> call_rcu(mt_free_rcu))
  *   nodeFreed     a node went back to the allocator (at once outside RCU mode, else on release)
@@ -14,7 +18,7 @@
 export interface MapleTreeHooks {
   nodeVisited(leaf: boolean, id: number): void;
   nodeRewritten(leaf: boolean, id: number): void;
-  nodeReplaced(leaf: boolean, oldId: number, newId: number): void;
+  nodeReplaced(leaf: boolean, oldId: number, newId: number, via: string): void;
   nodeRetired(leaf: boolean, id: number, release: () => void): void;
   nodeFreed(leaf: boolean, id: number): void;
   writer(): string;

@@ -94,6 +94,29 @@ const newMax = new Float64Array(8);
 const newGap = new Float64Array(8);
 
 /**
+ * How mas_wr_modify() (lib/maple_tree.c — v6.3) would carry out the current one-leaf store,
+ * computed by {@link masWrModify}; the layout the model writes is the same either way, this
+ * decides only whether the leaf is rewritten in place or replaced, and what a reader sees.
+ */
+const WR_DIRECT = 0; // direct replacement of one slot (rcu_assign_pointer): reader-safe
+const WR_SLOT = 1; // mas_wr_slot_store(): one slot and one pivot, in place: reader-safe
+const WR_APPEND = 2; // mas_wr_append(): in place even in RCU mode in v6.3, not reader-safe
+const WR_NODE = 3; // mas_wr_node_store(): a new node in RCU mode, memcpy'd back outside it
+const WR_BNODE = 4; // mas_wr_bnode(), the slow path: a new node in RCU mode (mas_reuse_node)
+const WR_SPANNING = 5; // mas_wr_spanning_store(): the store spans leaves, new nodes always
+let wrPath = WR_SPANNING;
+/** The store leaves every slot's entry where it was: only pivots move (see storeInLeaf). */
+let wrPivotOnly = false;
+const WR_VIA = [
+  "",
+  "",
+  "mas_wr_append()",
+  "mas_wr_node_store()",
+  "mas_wr_bnode()",
+  "mas_wr_spanning_store()",
+];
+
+/**
  * lib/maple_tree.c: mas_store_gfp() / mtree_store_range() — v6.8. Overwrites [first, last]
  * with entry (NULL erases); partly covered neighbours keep their entry outside the range.
  * Arguments are already validated.
@@ -225,9 +248,13 @@ function storeFromPath<T>(
     pathWalk(mt, hi + 1, rNode, rOff, rMin, rMax);
   }
 
-  if (leafFastPath && lNode[0] === rNode[0] && storeInLeaf(mt, lo, hi, entry)) {
+  if (lNode[0] !== rNode[0]) {
+    wrPath = WR_SPANNING;
+  } else if (leafFastPath && storeInLeaf(mt, lo, hi, entry)) {
     mt.seq++;
     return;
+  } else {
+    masWrModify(mt, lo, hi, entry); // for rebuildWindow's in-place case
   }
 
   // b = the left leaf's ranges below lo, the new range, the right leaf's ranges above hi.
@@ -250,6 +277,79 @@ function storeFromPath<T>(
 
   rebuildWindow(mt);
   mt.seq++;
+}
+
+/**
+ * lib/maple_tree.c: mas_wr_modify() — v6.3 (the same in v6.1 and v6.4). Which write path the
+ * kernel takes for a store of [lo, hi] inside one leaf (slots lOff[0]..rOff[0], after the NULL
+ * extension of mas_wr_extend_null), in the kernel's order; sets wrPath and wrPivotOnly.
+ *
+ *   direct replacement  [lo, hi] is exactly one existing range: rcu_assign_pointer(slot)
+ *   node_size >= 16     node_end - offset_end + offset + 2, plus 1 when the leaf's max is
+ *                       ULONG_MAX: too full for the fast paths, mas_wr_bnode() (slow path)
+ *   mas_wr_append()     entry != NULL, node_end < 15, the store is in the last range and
+ *                       touches exactly one of its ends (end of range / start of range)
+ *   mas_wr_slot_store() offset_end - offset <= 1 and one range boundary moves: all of offset
+ *                       and a portion of offset + 1, or a portion of offset and all of
+ *                       offset + 1 (a stack growing into the NULL below it, which remains)
+ *   mas_wr_node_store() otherwise, if the result fits (new_end < 16) and is not too small
+ *                       (new_end > 6 unless the leaf is the root), else mas_wr_bnode()
+ *
+ * Checked against a stored copy of lib/maple_tree.c from before Peng Zhang's 2023 rework of
+ * this path (merged for v6.5: mas_wr_new_end(), and mas_wr_slot_store()'s two-pivot form,
+ * which v6.8 allows only outside RCU mode). Later kernels differ; this models v6.1 - v6.4.
+ */
+function masWrModify<T>(mt: MapleRootState<T>, lo: number, hi: number, entry: T | null): void {
+  const a = mt.arena;
+  const lp = a.leafPivots;
+  const ls = a.leafSlots;
+  const leaf = lNode[0] as number;
+  const base = leaf << 4;
+  const lSlot = lOff[0] as number;
+  const rSlot = rOff[0] as number;
+  const end = a.leafEnd[leaf] as number;
+  const rMin = lSlot > 0 ? (lp[base + lSlot - 1] as number) + 1 : (lMin[0] as number);
+  const keepLeft = rMin < lo;
+  const keepRight = (lp[base + rSlot] as number) > hi;
+  const tailTo = lSlot + (keepLeft ? 1 : 0) + 1 + (keepRight ? 1 : 0);
+  wrPath = wrModifyPath(mt, end, lSlot, rSlot, keepLeft, keepRight, entry !== null, tailTo);
+  wrPivotOnly =
+    tailTo === rSlot + 1 && sameSlots(ls, base, lSlot, rSlot, keepLeft, keepRight, entry);
+}
+
+/** The decision of {@link masWrModify} from the store's shape (storeInLeaf has it at hand). */
+function wrModifyPath<T>(
+  mt: MapleRootState<T>,
+  end: number,
+  lSlot: number,
+  rSlot: number,
+  keepLeft: boolean,
+  keepRight: boolean,
+  hasEntry: boolean,
+  tailTo: number,
+): number {
+  if (lSlot === rSlot && !keepLeft && !keepRight) return WR_DIRECT;
+  let nodeSize = end - rSlot + lSlot + 2;
+  if (lMax[0] === MAX_INDEX) nodeSize++;
+  if (nodeSize >= LEAF_SLOTS) return WR_BNODE;
+  if (hasEntry && end < LEAF_SLOTS - 1 && lSlot === end && keepLeft !== keepRight) return WR_APPEND;
+  if (rSlot === lSlot + 1 && keepLeft !== keepRight) return WR_SLOT;
+  const newEnd = tailTo + end - rSlot - 1;
+  return newEnd >= LEAF_SLOTS || (mt.levels > 1 && newEnd <= MAPLE_RANGE64_MIN)
+    ? WR_BNODE
+    : WR_NODE;
+}
+
+/**
+ * Bump a node's generation for an in-place write a concurrent reader would not survive.
+ * Direct replacement and mas_wr_slot_store() are the kernel's RCU-safe in-place writes (one
+ * rcu_assign_pointer() and at most one pivot); a write that leaves every slot's entry where
+ * it was only moves pivots (`pivotOnly`: mas_reuse_node() copies the same slots back).
+ * Anything else shifts slots or changes the node's end under a reader.
+ */
+function rewriteInPlace<T>(mt: MapleRootState<T>, id: number, pivotOnly: boolean): void {
+  if (wrPath === WR_DIRECT || wrPath === WR_SLOT || pivotOnly) return;
+  nodeRewritten(mt, true, id);
 }
 
 /**
@@ -279,21 +379,21 @@ function storeInLeaf<T>(mt: MapleRootState<T>, lo: number, hi: number, entry: T 
   if (count > LEAF_SLOTS || (count < LEAF_MIN && mt.levels > 1)) return false;
   const leftEntry = ls[base + lSlot] as T | null;
   const rightEntry = ls[base + rSlot] as T | null;
-  if (mt.rcu) {
-    // mas_wr_node_store() in RCU mode: the writer fills a new node and links it in place of
-    // the old one, which readers may still be walking (ma_free_rcu). Simplified: every RCU
-    // write replaces the leaf; the kernel's mas_wr_slot_store() keeps a lone pivot move in
-    // place (rcu_assign_pointer) when the node has room.
+  wrPath = wrModifyPath(mt, end, lSlot, rSlot, keepLeft, keepRight, entry !== null, tailTo);
+  if (mt.rcu && wrPath >= WR_NODE) {
+    // RCU mode, mas_wr_node_store() or the slow path (the leaf too full for the fast paths):
+    // the writer fills a new node and links it in place of the old one, which readers may
+    // still be walking (mas_replace -> ma_free_rcu). The fast paths stay in place below.
     leaf = replaceInPath(mt, 0, true, true);
     base = leaf << 4;
     lp = a.leafPivots; // the allocation may have grown the arena
-  } else if (
-    !(tailTo === tailFrom && sameSlots(ls, base, lSlot, rSlot, keepLeft, keepRight, entry))
-  ) {
-    nodeRewritten(mt, true, leaf);
+  } else if (wrPath > WR_SLOT) {
+    rewriteInPlace(
+      mt,
+      leaf,
+      tailTo === tailFrom && sameSlots(ls, base, lSlot, rSlot, keepLeft, keepRight, entry),
+    );
   }
-  // else: only a pivot moves (a stack growing into the NULL below it keeps that NULL):
-  // mas_wr_slot_store(), which a concurrent reader survives; no generation bump.
   let removed = 0;
   for (let k = lSlot; k <= rSlot; k++) if (ls[base + k] !== null) removed++;
   let added = entry === null ? 0 : 1;
@@ -451,11 +551,12 @@ function replaceInPath<T>(mt: MapleRootState<T>, h: number, leaf: boolean, copy:
   lNode[h] = id;
   const hooks = mt.hooks;
   if (hooks !== null) {
+    const via = wrPath >= WR_NODE ? (WR_VIA[wrPath] as string) : "mas_wr_bnode()";
     mt.notes.set(
       noteKey(leaf, old),
-      `it was replaced by ${nodeName(leaf, id)} in a write by ${hooks.writer()}`,
+      `it was replaced by ${nodeName(leaf, id)} in a write by ${hooks.writer()} -> ${via}`,
     );
-    hooks.nodeReplaced(leaf, old, id);
+    hooks.nodeReplaced(leaf, old, id, via);
   }
   disposeNode(mt, leaf, old);
   return id;
@@ -817,7 +918,9 @@ function rebuildWindow<T>(mt: MapleRootState<T>): void {
     if (bCount <= cap && (top || lNode[h] === rNode[h])) {
       let id = lNode[h] as number;
       if (leaf) mt.entryCount += nonNullInBig() - nonNullInLeaf(a, id);
-      if (mt.rcu) id = replaceInPath(mt, h, leaf, false);
+      if (leaf && wrPath <= WR_APPEND)
+        rewriteInPlace(mt, id, wrPivotOnly); // fast paths, in place
+      else if (mt.rcu) id = replaceInPath(mt, h, leaf, false);
       else nodeRewritten(mt, leaf, id);
       const gap = writeNode(a, h, id, 0, bCount, bMin);
       if (!top) {
