@@ -3,7 +3,7 @@
  * written plainly in C with the same data layout, so that the TypeScript figures have a
  * floor to be compared with (built with `cc -O2` by scale.ts; not part of the package).
  *
- *   frames   uint16_t page[] (kind | refcount << 8) + uint8_t map[] (mapcount), bump
+ *   frames   uint16_t page[] (flags | refcount << 6 | mapcount << 11), bump
  *            allocator + stack of free runs, as PhysMem (384 GiB, 100,663,296 frames)
  *   tables   slabs of 256 tables x 512 uint64_t entries; directories keep child ids beside
  *            their entries; a pagetable frame per table
@@ -26,7 +26,10 @@
 
 #define KIND_ANON 1
 #define KIND_PAGETABLE 3
-#define REF_ONE (1 << 8)
+#define PAGE_FLAGS 0x3f
+#define REF_ONE (1 << 6)
+#define MAP_SHIFT 11
+#define MAP_ONE (1 << MAP_SHIFT)
 #define LO_TABLE 0x67ULL
 #define PTE_FLAGS 0x67ULL /* present, rw, user, accessed, dirty */
 #define BUNDLE 8
@@ -38,7 +41,6 @@
 
 /* ------------------------------------------------------------------ frames (PhysMem) */
 static uint16_t *page;
-static uint8_t *mapc;
 static int64_t total_frames, next_fresh, nr_free;
 static int64_t *run_start, *run_len, run_count, run_cap, run_got;
 
@@ -82,7 +84,7 @@ static int64_t alloc_run(int code, int64_t want, int mapcount) {
     got = want < left ? want : left;
     next_fresh += got;
   }
-  for (int64_t i = 0; i < got; i++) { page[pfn + i] = code | REF_ONE; mapc[pfn + i] = mapcount; }
+  for (int64_t i = 0; i < got; i++) { page[pfn + i] = code | REF_ONE | mapcount << MAP_SHIFT; }
   nr_free -= got;
   run_got = got;
   return pfn;
@@ -99,7 +101,7 @@ static void free_batch(const uint32_t *pages, int n) {
   int64_t rs = -1, re = -1;
   for (int i = 0; i < n; i++) {
     uint32_t pfn = pages[i];
-    if (page[pfn] != (KIND_ANON | REF_ONE) || mapc[pfn] != 0) abort();
+    if (page[pfn] != (KIND_ANON | REF_ONE)) abort();
     page[pfn] = 0;
     if (pfn == re) re++;
     else { if (re != rs) push_run(rs, re - rs); rs = pfn; re = pfn + 1; }
@@ -250,9 +252,10 @@ static int64_t zap_pte_range(uint32_t tab, int64_t pn0, int k, int kend) {
       if (first < 0) first = k;
       last = k;
       uint32_t pfn = (uint32_t)((e >> 12) & 0xffffffffffULL);
-      if ((page[pfn] & 0xff) != KIND_ANON) abort();
+      uint16_t w = page[pfn];
+      if ((w & PAGE_FLAGS) != KIND_ANON) abort();
       anon++;
-      if (mapc[pfn] == 1) mapc[pfn] = 0; else abort();
+      if (w >> MAP_SHIFT == 1) page[pfn] = w - MAP_ONE; else abort();
       gather[gather_nr++] = pfn;
       if (gather_nr == gather_cap && !tlb_next_batch()) { force = 1; k++; break; }
     }
@@ -332,7 +335,6 @@ int main(int argc, char **argv) {
   int rounds = argc > 2 ? atoi(argv[2]) : 2;
   total_frames = 384LL << 18; /* 384 GiB of 4 KiB frames, as PhysMem's default */
   page = calloc(total_frames, sizeof *page);
-  mapc = calloc(total_frames, sizeof *mapc);
   run_cap = 64;
   run_start = malloc(run_cap * sizeof *run_start);
   run_len = malloc(run_cap * sizeof *run_len);

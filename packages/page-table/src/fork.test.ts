@@ -82,6 +82,30 @@ describe("copyPteRange (copy_pte_range + copy_one_pte, one PMD extent)", () => {
     expect(phys.counts().pagetable).toBe(0);
     phys.validate();
   });
+
+  it("40 children: counts cross the struct page word's 5-bit fields into the overflow maps and back", () => {
+    const { phys, pt } = setup(16 * MiB);
+    expect(pt.populateRange(A, A + 2 * P, RW)).toBe(0);
+    const pfn = pt.followPage(A);
+    const children: PageTable[] = [];
+    for (let i = 1; i <= 40; i++) {
+      const child = new PageTable(phys);
+      copyPteRange(child, pt, A, A + 2 * P, true, false);
+      children.push(child);
+      expect([phys.mapcount(pfn), phys.refcount(pfn)]).toEqual([i + 1, i + 1]);
+    }
+    // zap the children in turn: the zap's page_remove_rmap and release_pages go back down
+    for (const [i, child] of children.entries()) {
+      unmapRegion(child, [{ vmStart: A, vmEnd: A + 2 * P }], 0, 0);
+      pgdFree(child);
+      expect([phys.mapcount(pfn), phys.refcount(pfn)]).toEqual([40 - i, 40 - i]);
+    }
+    phys.validate();
+    unmapRegion(pt, [{ vmStart: A, vmEnd: A + 2 * P }], 0, 0);
+    expect(phys.kindOf(pfn)).toBe("free");
+    expect(phys.counts().anon).toBe(0);
+    phys.validate();
+  });
 });
 
 describe("wpPageCopyInstall (wp_page_copy under the PTE lock)", () => {

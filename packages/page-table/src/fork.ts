@@ -26,13 +26,24 @@ import {
 } from "./entry.js";
 import { ENOMEM } from "./errno.js";
 import { type PageTable, WALK_LEAF } from "./page-table.js";
-import { KIND_ANON, KIND_FILE, KIND_MASK, KIND_SHMEM, PG_HEAD, PG_TAIL } from "./phys-mem.js";
+import {
+  KIND_ANON,
+  KIND_FILE,
+  KIND_MASK,
+  KIND_SHMEM,
+  MAP_ONE,
+  MAP_SHIFT,
+  OVERFLOW,
+  PAGE_FLAGS,
+  PG_HEAD,
+  PG_TAIL,
+  REF_ONE,
+  REF_SHIFT,
+} from "./phys-mem.js";
 import { LEVEL_PGD, LEVEL_PMD, LEVEL_PTE, LEVEL_PUD, SLAB_MASK, SLAB_SHIFT } from "./table-pool.js";
 
-/** One reference in the struct page word (refcount << 8), as phys-mem.ts stores it. */
-const REF_ONE = 1 << 8;
-/** The last refcount / mapcount byte value handled inline; above it PhysMem's overflow maps take over. */
-const INLINE_MAX = 253;
+/** The last refcount / mapcount value handled inline; above it PhysMem's overflow maps take over. */
+const INLINE_MAX = OVERFLOW - 2;
 
 /**
  * mm/memory.c: copy_pud_range() -> copy_pmd_range() -> copy_pte_range() -> copy_one_pte()
@@ -94,7 +105,6 @@ export function copyPteRange(
   const dBase = (dstTab & SLAB_MASK) << 10;
   const phys = src.phys;
   const page = phys.pageArr;
-  const map = phys.mapArr;
   const clearLo = (cow ? LO_RW : 0) | (shared ? LO_DIRTY : 0) | LO_ACCESSED;
   let copied = 0;
   let anon = 0;
@@ -125,14 +135,13 @@ export function copyPteRange(
     if ((lo & LO_SPECIAL) !== 0) continue; // vm_normal_page() == NULL: the zero page
     const pfn = entryPfn(lo, hi);
     const w = page[pfn] as number;
-    const code = w & 0xff;
+    const code = w & PAGE_FLAGS;
     if (
       (code & (PG_HEAD | PG_TAIL)) === 0 &&
-      w >>> 8 <= INLINE_MAX &&
-      (map[pfn] as number) <= INLINE_MAX
+      ((w >>> REF_SHIFT) & OVERFLOW) <= INLINE_MAX &&
+      w >>> MAP_SHIFT <= INLINE_MAX
     ) {
-      page[pfn] = w + REF_ONE; // get_page()
-      map[pfn] = (map[pfn] as number) + 1; // page_dup_rmap()
+      page[pfn] = w + REF_ONE + MAP_ONE; // get_page(), page_dup_rmap()
     } else {
       phys.getPage(pfn);
       phys.addMapcount(pfn, 1);

@@ -40,7 +40,16 @@ import { HI_PFN, LO_DIRTY, LO_PSE, LO_SPECIAL } from "./entry.js";
 import { ENOMEM } from "./errno.js";
 import { __splitHugePmd, __splitHugePud, zapHugePmd, zapHugePud } from "./huge-memory.js";
 import type { PageTable } from "./page-table.js";
-import { KIND_ANON, KIND_FILE, KIND_MASK, KIND_SHMEM } from "./phys-mem.js";
+import {
+  ANON_REF_ONE,
+  KIND_ANON,
+  KIND_FILE,
+  KIND_MASK,
+  KIND_SHMEM,
+  MAP_ONE,
+  MAP_SHIFT,
+  PAGE_FLAGS,
+} from "./phys-mem.js";
 import { LEVEL_P4D, LEVEL_PMD, LEVEL_PTE, LEVEL_PUD, SLAB_MASK, SLAB_SHIFT } from "./table-pool.js";
 import type { MmuGather } from "./tlb.js";
 
@@ -84,6 +93,9 @@ export function __pteAlloc(pt: PageTable, pmd: number, i: number, pn: number): n
 
 // ====================================================================== zap
 
+/** The struct page word of an order-0 anonymous page with one reference and one mapping. */
+const ANON_MAPPED_ONCE = ANON_REF_ONE | MAP_ONE;
+
 /**
  * mm/memory.c: zap_pte_range() — v4.19: clear the PTEs of [addr, end) in the table linked
  * from (pmdTab, i). Per present PTE: get-and-clear, widen the flush range, and for a normal
@@ -105,7 +117,6 @@ export function zapPteRange(
   const base = (tab & SLAB_MASK) << 10;
   const phys = pt.phys;
   const page = phys.pageArr;
-  const mapc = phys.mapArr;
   const pages = tlb.pages;
   const pn0 = spanFloor(addr, 512);
   let k = addr - pn0;
@@ -125,9 +136,9 @@ export function zapPteRange(
     let cap = tlb.cap;
     for (; k < kEnd; k++) {
       const o = base + (k << 1);
-      const lo = slab[o] as number;
+      const lo = (slab[o] as number) | 0; // int32: V8 keeps it in a register, no Uint32 -> Number
       if (lo === 0) continue; // pte_none()
-      const hi = slab[o + 1] as number;
+      const hi = (slab[o + 1] as number) | 0;
       slab[o] = 0; // ptep_get_and_clear_full()
       slab[o + 1] = 0;
       n++;
@@ -135,18 +146,24 @@ export function zapPteRange(
       last = k;
       if ((lo & LO_SPECIAL) !== 0) continue; // vm_normal_page() == NULL: zero page
       const pfn = (lo >>> 12) | ((hi & HI_PFN) << 20); // an int32: pfn < 2^31 (PhysMem)
-      const code = (page[pfn] as number) & 0xff;
-      if (code === KIND_ANON) anon++;
-      else if ((code & KIND_MASK) === KIND_ANON)
-        anon++; // a subpage of a split THP
-      else if ((code & KIND_MASK) === KIND_FILE || (code & KIND_MASK) === KIND_SHMEM) {
-        if ((code & KIND_MASK) === KIND_FILE) file++;
-        else shmem++; // mm_counter_file(): swap-backed pages count in MM_SHMEMPAGES
-        if ((lo & LO_DIRTY) !== 0) forceFlush = true; // set_page_dirty(); flush before unlock
-      } else badPte(pt, pn0 + k, lo, hi, code);
-      if (mapc[pfn] === 1)
-        mapc[pfn] = 0; // page_remove_rmap()
-      else phys.addMapcount(pfn, -1); // shared, overflowing, or a bug (throws on underflow)
+      const w = page[pfn] as number;
+      if (w === ANON_MAPPED_ONCE) {
+        // the common case in one compare: an order-0 anonymous page, one reference, one mapping
+        anon++;
+        page[pfn] = ANON_REF_ONE; // page_remove_rmap()
+      } else {
+        const code = w & PAGE_FLAGS;
+        if ((code & KIND_MASK) === KIND_ANON)
+          anon++; // shared, pinned, or a subpage of a split THP
+        else if ((code & KIND_MASK) === KIND_FILE || (code & KIND_MASK) === KIND_SHMEM) {
+          if ((code & KIND_MASK) === KIND_FILE) file++;
+          else shmem++; // mm_counter_file(): swap-backed pages count in MM_SHMEMPAGES
+          if ((lo & LO_DIRTY) !== 0) forceFlush = true; // set_page_dirty(); flush before unlock
+        } else badPte(pt, pn0 + k, lo >>> 0, hi >>> 0, code);
+        if (w >>> MAP_SHIFT === 1)
+          page[pfn] = w - MAP_ONE; // page_remove_rmap()
+        else phys.addMapcount(pfn, -1); // shared, overflowing, or a bug (throws on underflow)
+      }
       pages[nr++] = pfn; // __tlb_remove_page()
       if (nr === cap) {
         tlb.nr = nr;

@@ -25,7 +25,7 @@ describe("PhysMem", () => {
     expect(() => phys.freeFrame(phys.zeroPfn)).toThrow(/zero page/);
   });
 
-  it("counts references and mapcounts past 254 through the overflow path", () => {
+  it("counts references and mapcounts past the word's 5-bit fields (30) through the overflow path", () => {
     const phys = new PhysMem({ bytes: 64 * 4096 });
     const p = phys.allocFrame("anon");
     for (let i = 0; i < 300; i++) phys.getPage(p);

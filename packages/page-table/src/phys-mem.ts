@@ -1,16 +1,18 @@
 /**
  * DOC: physical memory — the page allocator and struct page state that the page-table code
- * needs (mm/page_alloc.c, include/linux/mm.h, include/linux/page_ref.h; v4.19), at 3 bytes per
- * frame so that the default 384 GiB (100,663,296 frames) costs at most 302 MB.
+ * needs (mm/page_alloc.c, include/linux/mm.h, include/linux/page_ref.h; v4.19), at 2 bytes per
+ * frame so that the default 384 GiB (100,663,296 frames) costs at most 201 MB.
  *
- *   page[pfn]      Uint16  the struct page word: kind code | refcount << 8
- *                   kind   low 3 bits: 0 free | 1 anon | 2 file | 3 pagetable | 4 zero;
- *                          0x08 compound head, 0x10 compound tail, 0x20 order 18 (1 GiB)
- *                          instead of order 9 (2 MiB)
- *                   ref    page_count(); 255 = "look in refOverflow" (a Map, rarely used)
- *                          A free frame's word is 0; an order-0 anonymous page with one
- *                          reference is 0x101, which release_pages() tests in one load.
- *   mapcount[pfn]  Uint8   _mapcount + 1 of PTE mappings; 255 = "look in mapOverflow"
+ *   page[pfn]  Uint16  the struct page word: flags | refcount << 6 | mapcount << 11
+ *     flags    bits 0-5: the kind in the low 3 bits (0 free | 1 anon | 2 file | 3 pagetable |
+ *              4 zero | 5 shmem); 0x08 compound head, 0x10 compound tail, 0x20 order 18
+ *              (1 GiB) instead of order 9 (2 MiB)
+ *     ref      bits 6-10: page_count(); 31 = "look in refOverflow" (a Map, rarely used)
+ *     map      bits 11-15: _mapcount + 1 of PTE mappings; 31 = "look in mapOverflow"
+ *
+ * Like struct page's _refcount and _mapcount, both counts sit beside the flags: one load
+ * gives zap_pte_range() the kind and the mapcount, and release_pages() tests "an unmapped
+ * order-0 anonymous page with one reference" (0x41) in one compare. A free frame's word is 0.
  *
  *   frames:  [0 ...................... nextFresh) [nextFresh ..... totalFrames)
  *             allocated, or free in a run          never used (the bump region)
@@ -26,13 +28,13 @@
  * and the mappings of the whole page by a PMD or PUD leaf are counted in `compoundMapcount`
  * (compound_mapcount), while PTE mappings of subpages count in each subpage's own mapcount.
  *
- * The three per-frame arrays are allocated once at full size. They are zero-filled by calloc,
+ * The per-frame array is allocated once at full size. They are zero-filled by calloc,
  * so the OS commits their pages only when a frame is first touched: `new PhysMem()` costs no
  * resident memory until frames are used (bench/scale.ts prints the RSS to prove it).
  *
  * Invariants (checked by validate()): kinds counted in `counts()` sum to totalFrames; a frame
  * is free iff its kind is 0; free frames are exactly the runs plus [nextFresh, totalFrames);
- * runs are disjoint; a free frame has refcount and mapcount 0.
+ * runs are disjoint; a free frame's word is 0 (refcount and mapcount 0).
  */
 
 import { ENOMEM } from "./errno.js";
@@ -51,10 +53,17 @@ export const KIND_MASK = 0x07;
 export const PG_HEAD = 0x08;
 export const PG_TAIL = 0x10;
 export const PG_GIGANTIC = 0x20;
-const OVERFLOW = 255;
-/** refcount 1 in the struct page word */
-const REF_ONE = 1 << 8;
-/** @internal an order-0 anonymous page with refcount 1 */
+/** @internal the kind and compound flags of a struct page word */
+export const PAGE_FLAGS = 0x3f;
+/** @internal where the refcount and the mapcount sit in the struct page word */
+export const REF_SHIFT = 6;
+export const MAP_SHIFT = 11;
+/** @internal a count field's largest value, meaning "look in the overflow map" */
+export const OVERFLOW = 31;
+/** @internal refcount 1 / mapcount 1 in the struct page word */
+export const REF_ONE = 1 << REF_SHIFT;
+export const MAP_ONE = 1 << MAP_SHIFT;
+/** @internal an order-0 anonymous page with refcount 1 and no mapping */
 export const ANON_REF_ONE = KIND_ANON | REF_ONE;
 
 const KIND_NAMES: readonly FrameKind[] = ["free", "anon", "file", "pagetable", "zero", "shmem"];
@@ -85,10 +94,8 @@ export class PhysMem {
   nrFree: number;
   /** The shared zero page (ZERO_PAGE(0)): kind "zero", never freed. */
   readonly zeroPfn: number;
-  /** @internal per-frame struct page word: kind code | refcount << 8 (255 = overflow) */
+  /** @internal per-frame struct page word: flags | refcount << 6 | mapcount << 11 */
   readonly pageArr: Uint16Array;
-  /** @internal per-frame PTE mapcount (255 = overflow) */
-  readonly mapArr: Uint8Array;
   /** @internal frames per kind code */
   readonly kindCount: Float64Array;
   /** @internal compound head pfn -> PMD/PUD-level mappings of the whole page */
@@ -116,7 +123,6 @@ export class PhysMem {
     this.totalFrames = bytes / 4096;
     this.nrFree = this.totalFrames;
     this.pageArr = new Uint16Array(this.totalFrames);
-    this.mapArr = new Uint8Array(this.totalFrames);
     this.kindCount = new Float64Array(NR_KINDS);
     this.kindCount[KIND_FREE] = this.totalFrames;
     this.compoundMapcount = new Map();
@@ -140,7 +146,6 @@ export class PhysMem {
    */
   reset(): void {
     this.pageArr.fill(0, 0, this.touchedEnd);
-    this.mapArr.fill(0, 0, this.touchedEnd);
     this.kindCount.fill(0);
     this.kindCount[KIND_FREE] = this.totalFrames;
     this.nrFree = this.totalFrames;
@@ -170,10 +175,11 @@ export class PhysMem {
 
   /**
    * @internal Bulk allocation for populate: up to `want` consecutive frames (at least one),
-   * each with refcount 1 and the given mapcount. Returns the first pfn (this.runGot frames)
-   * or -ENOMEM.
+   * each with refcount 1 and the given mapcount (0 or 1). Returns the first pfn (this.runGot
+   * frames) or -ENOMEM.
    */
   allocRun(code: number, want: number, mapcount: number): number {
+    const word = code | REF_ONE | (mapcount << MAP_SHIFT);
     let pfn: number;
     let got: number;
     if (this.runCount > 0) {
@@ -197,13 +203,8 @@ export class PhysMem {
       this.nextFresh = pfn + got;
       if (this.nextFresh > this.touchedEnd) this.touchedEnd = this.nextFresh;
     }
-    if (got === 1) {
-      this.pageArr[pfn] = code | REF_ONE;
-      this.mapArr[pfn] = mapcount;
-    } else {
-      this.pageArr.fill(code | REF_ONE, pfn, pfn + got);
-      if (mapcount !== 0) this.mapArr.fill(mapcount, pfn, pfn + got);
-    }
+    if (got === 1) this.pageArr[pfn] = word;
+    else this.pageArr.fill(word, pfn, pfn + got);
     this.nrFree -= got;
     (this.kindCount[KIND_FREE] as number) -= got;
     (this.kindCount[code] as number) += got;
@@ -274,11 +275,11 @@ export class PhysMem {
     if ((code & PG_TAIL) !== 0) {
       pfn = this.compoundHead(pfn, code);
     }
-    const r = this.refByte(pfn);
-    if (r < OVERFLOW - 1) this.setRefByte(pfn, r + 1);
+    const r = this.refField(pfn);
+    if (r < OVERFLOW - 1) this.setRefField(pfn, r + 1);
     else {
       const v = r === OVERFLOW ? (this.refOverflow.get(pfn) as number) : r;
-      this.setRefByte(pfn, OVERFLOW);
+      this.setRefField(pfn, OVERFLOW);
       this.refOverflow.set(pfn, v + 1);
     }
   }
@@ -291,18 +292,18 @@ export class PhysMem {
       pfn = this.compoundHead(pfn, code);
       code = this.kindCodeOf(pfn);
     }
-    const r = this.refByte(pfn);
+    const r = this.refField(pfn);
     if (r === OVERFLOW) {
       const v = (this.refOverflow.get(pfn) as number) - 1;
       if (v < OVERFLOW) {
         this.refOverflow.delete(pfn);
-        this.setRefByte(pfn, v);
+        this.setRefField(pfn, v);
       } else this.refOverflow.set(pfn, v);
       return;
     }
     if (r === 0) throw new Error(`@mmlab/page-table: putPage of pfn ${hex(pfn)} with refcount 0`);
     if (r > 1) {
-      this.setRefByte(pfn, r - 1);
+      this.setRefField(pfn, r - 1);
       return;
     }
     if (code === KIND_ZERO)
@@ -317,7 +318,6 @@ export class PhysMem {
    */
   freeBatch(pages: Uint32Array, n: number): number {
     const page = this.pageArr;
-    const map = this.mapArr;
     const before = this.nrFree;
     let runStart = -1;
     let runEnd = -1;
@@ -327,14 +327,14 @@ export class PhysMem {
       // the common case in a loop without calls: the next frame of the current run
       for (; i < n; i++) {
         const pfn = pages[i] as number;
-        if (pfn !== runEnd || page[pfn] !== ANON_REF_ONE || map[pfn] !== 0) break;
+        if (pfn !== runEnd || page[pfn] !== ANON_REF_ONE) break;
         page[pfn] = 0;
         runEnd++;
       }
       if (i === n) break;
       const pfn = pages[i] as number;
       i++;
-      if (page[pfn] === ANON_REF_ONE && map[pfn] === 0) {
+      if (page[pfn] === ANON_REF_ONE) {
         // the last reference of an unmapped order-0 anonymous page, starting a new run
         page[pfn] = 0;
         anon += runEnd - runStart;
@@ -361,9 +361,9 @@ export class PhysMem {
       if ((this.compoundMapcount.get(pfn) ?? 0) !== 0)
         badPageState(pfn, "compound page freed while mapped");
       for (let i = pfn; i < pfn + n; i++)
-        if (this.mapArr[i] !== 0) badPageState(i, "freed while mapped");
+        if (this.mapField(i) !== 0) badPageState(i, "freed while mapped");
       this.compoundMapcount.delete(pfn);
-    } else if (this.mapArr[pfn] !== 0) badPageState(pfn, "freed while still mapped");
+    } else if (this.mapField(pfn) !== 0) badPageState(pfn, "freed while still mapped");
     this.refOverflow.delete(pfn);
     this.pageArr.fill(0, pfn, pfn + n); // kind free, refcount 0
     (this.kindCount[code & KIND_MASK] as number) -= n;
@@ -435,14 +435,14 @@ export class PhysMem {
     const code = this.checkPfn(pfn, "refcount");
     if (code === KIND_FREE) return 0;
     const head = (code & PG_TAIL) !== 0 ? this.compoundHead(pfn, code) : pfn;
-    const r = this.refByte(head);
+    const r = this.refField(head);
     return r === OVERFLOW ? (this.refOverflow.get(head) as number) : r;
   }
 
   /** page_mapcount(): PTE mappings of this frame plus mappings of its whole compound page. */
   mapcount(pfn: number): number {
     const code = this.checkPfn(pfn, "mapcount");
-    const m = this.mapArr[pfn] as number;
+    const m = this.mapField(pfn);
     let n = m === OVERFLOW ? (this.mapOverflow.get(pfn) as number) : m;
     if ((code & (PG_HEAD | PG_TAIL)) !== 0) {
       n += this.compoundMapcount.get(this.compoundHead(pfn, code)) ?? 0;
@@ -452,28 +452,28 @@ export class PhysMem {
 
   /** @internal add to the PTE mapcount of one frame (page_add_*_rmap / page_remove_rmap). */
   addMapcount(pfn: number, delta: number): void {
-    const m = this.mapArr[pfn] as number;
+    const m = this.mapField(pfn);
     const v = (m === OVERFLOW ? (this.mapOverflow.get(pfn) as number) : m) + delta;
     if (v < 0) badPageState(pfn, "mapcount underflow");
     if (v < OVERFLOW) {
       if (m === OVERFLOW) this.mapOverflow.delete(pfn);
-      this.mapArr[pfn] = v;
+      this.setMapField(pfn, v);
     } else {
-      this.mapArr[pfn] = OVERFLOW;
+      this.setMapField(pfn, OVERFLOW);
       this.mapOverflow.set(pfn, v);
     }
   }
 
   /** @internal add to a frame's refcount without freeing (page_ref_add). */
   addRef(pfn: number, delta: number): void {
-    const r = this.refByte(pfn);
+    const r = this.refField(pfn);
     const v = (r === OVERFLOW ? (this.refOverflow.get(pfn) as number) : r) + delta;
     if (v <= 0) badPageState(pfn, "refcount underflow");
     if (v < OVERFLOW) {
       if (r === OVERFLOW) this.refOverflow.delete(pfn);
-      this.setRefByte(pfn, v);
+      this.setRefField(pfn, v);
     } else {
-      this.setRefByte(pfn, OVERFLOW);
+      this.setRefField(pfn, OVERFLOW);
       this.refOverflow.set(pfn, v);
     }
   }
@@ -510,11 +510,11 @@ export class PhysMem {
     const count = new Float64Array(NR_KINDS);
     const page = this.pageArr;
     for (let pfn = 0; pfn < this.totalFrames; pfn++) {
-      const code = (page[pfn] as number) & 0xff;
+      const code = (page[pfn] as number) & PAGE_FLAGS;
       (count[code & KIND_MASK] as number) += 1;
-      if (code === KIND_FREE && (page[pfn] !== 0 || this.mapArr[pfn] !== 0)) {
+      if (code === KIND_FREE && page[pfn] !== 0) {
         fail(
-          `free pfn ${hex(pfn)} has refcount ${(page[pfn] as number) >>> 8} mapcount ${this.mapArr[pfn]}`,
+          `free pfn ${hex(pfn)} has refcount ${this.refField(pfn)} mapcount ${this.mapField(pfn)}`,
         );
       }
       if (pfn >= this.nextFresh && code !== KIND_FREE)
@@ -557,15 +557,25 @@ export class PhysMem {
 
   /** @internal kind code (with compound flags) of a frame */
   kindCodeOf(pfn: number): number {
-    return (this.pageArr[pfn] as number) & 0xff;
+    return (this.pageArr[pfn] as number) & PAGE_FLAGS;
   }
 
-  private refByte(pfn: number): number {
-    return (this.pageArr[pfn] as number) >>> 8;
+  private refField(pfn: number): number {
+    return ((this.pageArr[pfn] as number) >>> REF_SHIFT) & OVERFLOW;
   }
 
-  private setRefByte(pfn: number, r: number): void {
-    this.pageArr[pfn] = ((this.pageArr[pfn] as number) & 0xff) | (r << 8);
+  private setRefField(pfn: number, r: number): void {
+    const w = this.pageArr[pfn] as number;
+    this.pageArr[pfn] = (w & ~(OVERFLOW << REF_SHIFT)) | (r << REF_SHIFT);
+  }
+
+  private mapField(pfn: number): number {
+    return (this.pageArr[pfn] as number) >>> MAP_SHIFT;
+  }
+
+  private setMapField(pfn: number, m: number): void {
+    const w = this.pageArr[pfn] as number;
+    this.pageArr[pfn] = (w & ~(OVERFLOW << MAP_SHIFT)) | (m << MAP_SHIFT);
   }
 }
 
