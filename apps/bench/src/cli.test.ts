@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { main } from "./cli.js";
+import { main } from "./program.js";
 import type { BenchJson, BenchResult, HungTaskResult, SweepResult } from "./types.js";
 
 interface Ran {

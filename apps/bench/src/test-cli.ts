@@ -1,5 +1,5 @@
 /** Runs the CLI in-process for tests: captures stdout and stderr, no TTY, --workers 1 unless given. */
-import { main } from "./cli.js";
+import { main } from "./program.js";
 
 export interface Ran {
   code: number;
