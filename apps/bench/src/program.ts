@@ -20,12 +20,7 @@ import {
 import { type CampaignJob, cutExplore, experimentJob } from "./campaign/jobs.js";
 import { exploreStopper, mergeExperiments, mergeExplore } from "./campaign/merge.js";
 import { createCampaignProgress } from "./campaign/progress.js";
-import {
-  checkReachable,
-  parseQueueUrl,
-  QueueUnreachableError,
-  startQueueWorker,
-} from "./campaign/queue.js";
+import { parseQueueUrl, QueueUnreachableError } from "./campaign/queue-url.js";
 import { loadReplayJobs } from "./campaign/replay-jobs.js";
 import type { JobResult } from "./campaign/run-job.js";
 import { type Colors, colorsFor } from "./colors.js";
@@ -782,6 +777,7 @@ async function runWorkerCommand(
       : parseCount(o.concurrency, "--concurrency", 1, 1024);
   const lockMs = parseDuration(o.lock, "s", "--lock") / 1e6;
   if (lockMs < 100) throw new UsageError(`invalid --lock "${o.lock}" (at least 100ms)`);
+  const { checkReachable, startQueueWorker } = await import("./campaign/queue.js");
   await checkReachable(q);
   const version = benchVersion();
   const log = (line: string) => io.stderr(`mmlab-bench worker: ${line}\n`);

@@ -1,19 +1,11 @@
 /**
- * The runners of one machine: `inProcessRunner` (`--workers 1`: this thread, as before) and
- * `tinypoolRunner` (`--workers N`: N tinypool workers, each running `runJob`).
+ * The runner of `--workers N` on one machine: N tinypool workers, each running `runJob`
+ * (`--workers 1` runs in this thread: in-process.ts).
  */
 import { Tinypool } from "tinypool";
 import type { CampaignJob } from "./jobs.js";
 import type { JobRunner } from "./run.js";
-import { type JobResult, runJob } from "./run-job.js";
-
-export function inProcessRunner(): JobRunner {
-  return {
-    concurrency: 1,
-    run: async (job) => runJob(job),
-    close: async () => {},
-  };
-}
+import type { JobResult } from "./run-job.js";
 
 export interface PoolOptions {
   workers: number;

@@ -11,13 +11,8 @@ import { benchVersion } from "../context.js";
 import type { ExploreJson } from "../explore.js";
 import { runCli } from "../test-cli.js";
 import { cutExplore } from "./jobs.js";
-import {
-  parseQueueUrl,
-  QUEUE_NAME,
-  queueRunner,
-  type RunningWorker,
-  startQueueWorker,
-} from "./queue.js";
+import { QUEUE_NAME, queueRunner, type RunningWorker, startQueueWorker } from "./queue.js";
+import { parseQueueUrl } from "./queue-url.js";
 import { freePort, RedisServer, redisServerPath } from "./redis-server.js";
 
 const BIN = redisServerPath();
