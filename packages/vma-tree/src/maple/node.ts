@@ -112,8 +112,7 @@ export class MapleNodeArena<T> {
     if (id === undefined) {
       id = this.leafHighWater++;
       if (id >= this.leafEnd.length) this.growLeaves();
-      const slots = this.leafSlots;
-      for (let i = 0; i < MAPLE_RANGE64_SLOTS; i++) slots.push(null);
+      this.addLeafSlots();
     }
     this.leafEnd[id] = 0;
     const base = id * MAPLE_RANGE64_SLOTS;
@@ -207,6 +206,12 @@ export class MapleNodeArena<T> {
 
   nodesInUse(): number {
     return this.nodeHighWater - this.nodeFree.length - this.retiredNodes;
+  }
+
+  /** Slots for one more leaf (kept out of allocLeaf, which stays small enough to inline). */
+  private addLeafSlots(): void {
+    const slots = this.leafSlots;
+    for (let i = 0; i < MAPLE_RANGE64_SLOTS; i++) slots.push(null);
   }
 
   private growLeaves(): void {
