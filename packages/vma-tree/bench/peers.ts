@@ -566,5 +566,6 @@ async function main(): Promise<void> {
   }
 }
 
-if (process.argv[2] === "--child") child(process.argv[3] as string, Number(process.argv[4]), process.argv[5] ?? "shuffled");
+if (process.argv[2] === "--child")
+  child(process.argv[3] as string, Number(process.argv[4]), process.argv[5] ?? "shuffled");
 else await main();
