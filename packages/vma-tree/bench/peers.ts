@@ -2,7 +2,7 @@
  * VMA-tree benchmark against npm ordered maps, on the same seeded workloads.
  *
  *   pnpm exec tsx packages/vma-tree/bench/peers.ts [--sizes 65530,1000000] [--only rb,maple,...]
- *                                                  [--runs 3]
+ *                                                  [--runs 3] [--order shuffled|ascending]
  *
  * One structure per process: every (structure, size) run is a child process of its own, so
  * no other structure's data shares the heap, the caches or the JIT's type feedback; the
@@ -14,7 +14,8 @@
  * Every structure gets its own Vma objects built from the same numbers.
  *
  * Workloads (all seeded; same sequence for every structure):
- *   build     insert all N VMAs in a shuffled order
+ *   build     insert all N VMAs in a shuffled order (--order ascending: lowest first, as mmap
+ *             fills an address space; the later workloads then run on that tree)
  *   find      1M findVma at random addresses (hits and holes) — first VMA with vmEnd > addr
  *   erase+ins erase a random VMA and insert it again
  *   replace   munmap + MAP_FIXED-like replace of a random [a, b) covering 0..4 VMAs: trim or
@@ -59,7 +60,7 @@ interface Layout {
   topPage: number; // end of the last VMA
 }
 
-function makeLayout(n: number, seed: number): Layout {
+function makeLayout(n: number, seed: number, ascending = false): Layout {
   const rnd = prng(seed);
   const starts = new Float64Array(n);
   const ends = new Float64Array(n);
@@ -73,6 +74,7 @@ function makeLayout(n: number, seed: number): Layout {
     ends[i] = pg;
   }
   const order = shuffledOrder(n, rnd);
+  if (ascending) for (let i = 0; i < n; i++) order[i] = i;
   return { n, starts, ends, order, topPage: pg };
 }
 
@@ -478,10 +480,10 @@ const SUBJECTS: Array<[string, () => Subject, boolean]> = [
 ];
 
 /** Child: one structure, one size; prints its Row and the heap of one Vma object as JSON. */
-function child(key: string, n: number): void {
+function child(key: string, n: number, order: string): void {
   const subject = SUBJECTS.find(([k]) => k === key);
   if (subject === undefined) throw new Error(`bench: no structure ${key}`);
-  const layout = makeLayout(n, 42);
+  const layout = makeLayout(n, 42, order === "ascending");
   const row = runOne(subject[1], layout, subject[2]);
   const vmaBefore = heapBytes();
   const objs = makeVmas(layout);
@@ -500,6 +502,9 @@ async function main(): Promise<void> {
   const sizes = (arg("--sizes") ?? "65530,1000000").split(",").map(Number);
   const only = arg("--only")?.split(",");
   const runs = Number(arg("--runs") ?? "3");
+  const order = arg("--order") ?? "shuffled";
+  if (order !== "shuffled" && order !== "ascending")
+    throw new Error("bench: --order must be shuffled or ascending");
   if (!Number.isInteger(runs) || runs < 1)
     throw new Error("bench: --runs must be a positive integer");
   crossCheck(SUBJECTS);
@@ -517,7 +522,7 @@ async function main(): Promise<void> {
       for (const key of keys) {
         const out = spawnSync(
           process.execPath,
-          [...process.execArgv, self, "--child", key, String(n)],
+          [...process.execArgv, self, "--child", key, String(n), order],
           {
             encoding: "utf8",
             maxBuffer: 1 << 20,
@@ -528,7 +533,7 @@ async function main(): Promise<void> {
         rows.set(key, [...(rows.get(key) ?? []), row]);
       }
     }
-    console.log(`\nN = ${n.toLocaleString("en-US")} VMAs`);
+    console.log(`\nN = ${n.toLocaleString("en-US")} VMAs, ${order} build`);
     console.log(
       `${"structure".padEnd(26)}${"build".padStart(9)}${"findVma".padStart(9)}${"(min-max)".padStart(14)}${"erase+ins".padStart(10)}${"replace".padStart(9)}${"gap".padStart(11)}${"B/VMA".padStart(8)}${"+Vma obj".padStart(10)}${"RSS MiB".padStart(9)}`,
     );
@@ -561,5 +566,6 @@ async function main(): Promise<void> {
   }
 }
 
-if (process.argv[2] === "--child") child(process.argv[3] as string, Number(process.argv[4]));
+if (process.argv[2] === "--child")
+  child(process.argv[3] as string, Number(process.argv[4]), process.argv[5] ?? "shuffled");
 else await main();

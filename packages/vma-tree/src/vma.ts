@@ -192,14 +192,20 @@ export class Vma {
   }
 }
 
+/** 1 / PAGE_SIZE (a literal: an imported binding may compile to a property load). */
+const PAGE_INV = 1 / 4096;
+if (PAGE_INV * PAGE_SIZE !== 1) throw new Error("@mmlab/vma-tree: vma.ts PAGE_INV");
+
 /** Throws RangeError unless [vmStart, vmEnd) is a non-empty page-aligned user range. */
 export function checkVmaBounds(vmStart: number, vmEnd: number): void {
+  // x * 2^-12 is exact, so it is an integer exactly when x is a page multiple: the same test
+  // as x % PAGE_SIZE === 0 without a float modulo (a C call for addresses above 2^31).
   if (
     !Number.isInteger(vmStart) ||
     !Number.isInteger(vmEnd) ||
     vmStart < 0 ||
-    vmStart % PAGE_SIZE !== 0 ||
-    vmEnd % PAGE_SIZE !== 0 ||
+    !Number.isInteger(vmStart * PAGE_INV) ||
+    !Number.isInteger(vmEnd * PAGE_INV) ||
     vmEnd <= vmStart ||
     vmEnd > VMA_ADDR_LIMIT
   ) {

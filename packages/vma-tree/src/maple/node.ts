@@ -82,9 +82,13 @@ export class MapleNodeArena<T> {
   constructor(allocRange: boolean) {
     this.allocRange = allocRange;
     this.nodeSlots = allocRange ? MAPLE_ARANGE64_SLOTS : MAPLE_RANGE64_SLOTS;
-    this.leafPivots = new Float64Array(INITIAL_NODES * MAPLE_RANGE64_SLOTS).fill(MAPLE_MAX);
+    // Pivots and slots of an id are written when it is first allocated (allocLeaf), not when
+    // the arena grows: growth then touches no memory beyond the copy, and the slot array only
+    // holds the leaves ever allocated plus one leaf of NULLs after them (a read one past the
+    // last leaf's last slot finds NULL, as it did when the array had the arena's capacity).
+    this.leafPivots = new Float64Array(INITIAL_NODES * MAPLE_RANGE64_SLOTS);
     this.leafSlots = [];
-    for (let i = 0; i < INITIAL_NODES * MAPLE_RANGE64_SLOTS; i++) this.leafSlots.push(null);
+    for (let i = 0; i < MAPLE_RANGE64_SLOTS; i++) this.leafSlots.push(null);
     this.leafEnd = new Uint8Array(INITIAL_NODES).fill(FREE_END);
     this.leafHighWater = 0;
     this.leafFree = [];
@@ -92,7 +96,7 @@ export class MapleNodeArena<T> {
     this.leafLife = new Uint32Array(INITIAL_NODES);
     this.leafRetired = new Uint8Array(INITIAL_NODES);
     this.retiredLeaves = 0;
-    this.nodeData = new Float64Array(INITIAL_NODES * NODE_STRIDE).fill(MAPLE_MAX);
+    this.nodeData = new Float64Array(INITIAL_NODES * NODE_STRIDE);
     this.nodeEnd = new Uint8Array(INITIAL_NODES).fill(FREE_END);
     this.nodeHighWater = 0;
     this.nodeFree = [];
@@ -108,6 +112,7 @@ export class MapleNodeArena<T> {
     if (id === undefined) {
       id = this.leafHighWater++;
       if (id >= this.leafEnd.length) this.growLeaves();
+      this.addLeafSlots();
     }
     this.leafEnd[id] = 0;
     const base = id * MAPLE_RANGE64_SLOTS;
@@ -203,9 +208,15 @@ export class MapleNodeArena<T> {
     return this.nodeHighWater - this.nodeFree.length - this.retiredNodes;
   }
 
+  /** Slots for one more leaf (kept out of allocLeaf, which stays small enough to inline). */
+  private addLeafSlots(): void {
+    const slots = this.leafSlots;
+    for (let i = 0; i < MAPLE_RANGE64_SLOTS; i++) slots.push(null);
+  }
+
   private growLeaves(): void {
     const n = this.leafEnd.length * 2;
-    const pivots = new Float64Array(n * MAPLE_RANGE64_SLOTS).fill(MAPLE_MAX);
+    const pivots = new Float64Array(n * MAPLE_RANGE64_SLOTS);
     pivots.set(this.leafPivots);
     this.leafPivots = pivots;
     const end = new Uint8Array(n).fill(FREE_END);
@@ -216,13 +227,11 @@ export class MapleNodeArena<T> {
     const retired = new Uint8Array(n);
     retired.set(this.leafRetired);
     this.leafRetired = retired;
-    const slots = this.leafSlots;
-    for (let i = slots.length; i < n * MAPLE_RANGE64_SLOTS; i++) slots.push(null);
   }
 
   private growNodes(): void {
     const n = this.nodeEnd.length * 2;
-    const data = new Float64Array(n * NODE_STRIDE).fill(MAPLE_MAX);
+    const data = new Float64Array(n * NODE_STRIDE);
     data.set(this.nodeData);
     this.nodeData = data;
     const end = new Uint8Array(n).fill(FREE_END);

@@ -938,6 +938,7 @@ function rebuildWindow<T>(mt: MapleRootState<T>): void {
     }
 
     // Phase 3: replace the window by k fresh nodes and carry the change one level up.
+    if (!top && bCount > cap && lNode[h] === rNode[h]) masPushData(mt, h, cap);
     const rightmost = bPivot[bCount - 1] === MAPLE_MAX;
     const k = calcSplit(bCount, cap, minOcc, rightmost, leaf);
     const freedEntries = freeWindow(mt, h);
@@ -993,4 +994,26 @@ function rebuildWindow<T>(mt: MapleRootState<T>): void {
     }
     bMin = lMin[h + 1] as number;
   }
+}
+
+/**
+ * lib/maple_tree.c: mas_push_data() — v6.8, for the right-most node of a level (an ascending
+ * store, mmap's usual pattern; mas_wr_append territory). Before that node is split in two, it
+ * takes in its left sibling under the same parent if both fit two nodes: the window is then
+ * rewritten as two nodes, the left one full (calcSplit's right-most rule), so no node is
+ * added and ascending stores leave full nodes behind, as the kernel's push leaves nodes near
+ * full. The kernel pushes from any node, left then right, up to 2 * slots - 2 (one less in
+ * a leaf); here only the right-most node pushes, so that the split points of every other
+ * store stay as they were (the simulations name the nodes they see), and a leaf may take up
+ * to 2 * 16 - 1 ranges (calcSplit adds a third node when the NULL rule demands it).
+ */
+function masPushData<T>(mt: MapleRootState<T>, h: number, cap: number): void {
+  const off = lOff[h + 1] as number;
+  if (off === 0 || bPivot[bCount - 1] !== MAX_INDEX) return;
+  const a = mt.arena;
+  const sibling = a.childAt(lNode[h + 1] as number, off - 1);
+  if (bCount + endOf(a, h, sibling) + 1 > (h === 0 ? 2 * cap - 1 : 2 * cap - 2)) return;
+  prevNodeOfLevel(mt, h, lNode, lOff, lMin, lMax);
+  prependNode(a, h, lNode[h] as number);
+  bMin = lMin[h] as number;
 }
