@@ -65,6 +65,11 @@ export const REF_ONE = 1 << REF_SHIFT;
 export const MAP_ONE = 1 << MAP_SHIFT;
 /** @internal an order-0 anonymous page with refcount 1 and no mapping */
 export const ANON_REF_ONE = KIND_ANON | REF_ONE;
+/**
+ * ANON_REF_ONE for freeBatch(): an exported const is a live module binding that optimized code
+ * reloads and checks on every use in a loop; a module-local one is folded into the code.
+ */
+const LAST_ANON_REF = KIND_ANON | REF_ONE;
 
 const KIND_NAMES: readonly FrameKind[] = ["free", "anon", "file", "pagetable", "zero", "shmem"];
 const NR_KINDS = 6;
@@ -319,6 +324,7 @@ export class PhysMem {
   freeBatch(pages: Uint32Array, n: number): number {
     const page = this.pageArr;
     const before = this.nrFree;
+    // int32 throughout (pfn < 2^31): a Uint32 load or a -1 start would make them doubles
     let runStart = -1;
     let runEnd = -1;
     let anon = 0;
@@ -326,15 +332,15 @@ export class PhysMem {
     while (i < n) {
       // the common case in a loop without calls: the next frame of the current run
       for (; i < n; i++) {
-        const pfn = pages[i] as number;
-        if (pfn !== runEnd || page[pfn] !== ANON_REF_ONE) break;
+        const pfn = (pages[i] as number) | 0;
+        if (pfn !== runEnd || page[pfn] !== LAST_ANON_REF) break;
         page[pfn] = 0;
-        runEnd++;
+        runEnd = pfn + 1;
       }
       if (i === n) break;
-      const pfn = pages[i] as number;
+      const pfn = (pages[i] as number) | 0;
       i++;
-      if (page[pfn] === ANON_REF_ONE) {
+      if (page[pfn] === LAST_ANON_REF) {
         // the last reference of an unmapped order-0 anonymous page, starting a new run
         page[pfn] = 0;
         anon += runEnd - runStart;
