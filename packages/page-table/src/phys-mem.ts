@@ -65,11 +65,6 @@ export const REF_ONE = 1 << REF_SHIFT;
 export const MAP_ONE = 1 << MAP_SHIFT;
 /** @internal an order-0 anonymous page with refcount 1 and no mapping */
 export const ANON_REF_ONE = KIND_ANON | REF_ONE;
-/**
- * ANON_REF_ONE for freeBatch(): an exported const is a live module binding that optimized code
- * reloads and checks on every use in a loop; a module-local one is folded into the code.
- */
-const LAST_ANON_REF = KIND_ANON | REF_ONE;
 
 const KIND_NAMES: readonly FrameKind[] = ["free", "anon", "file", "pagetable", "zero", "shmem"];
 const NR_KINDS = 6;
@@ -323,6 +318,8 @@ export class PhysMem {
    */
   freeBatch(pages: Uint32Array, n: number): number {
     const page = this.pageArr;
+    // a local: optimized code reloads a module constant (and checks it) on every use in a loop
+    const anonRefOne = ANON_REF_ONE;
     const before = this.nrFree;
     // int32 throughout (pfn < 2^31): a Uint32 load or a -1 start would make them doubles
     let runStart = -1;
@@ -333,14 +330,14 @@ export class PhysMem {
       // the common case in a loop without calls: the next frame of the current run
       for (; i < n; i++) {
         const pfn = (pages[i] as number) | 0;
-        if (pfn !== runEnd || page[pfn] !== LAST_ANON_REF) break;
+        if (pfn !== runEnd || page[pfn] !== anonRefOne) break;
         page[pfn] = 0;
         runEnd = pfn + 1;
       }
       if (i === n) break;
       const pfn = (pages[i] as number) | 0;
       i++;
-      if (page[pfn] === LAST_ANON_REF) {
+      if (page[pfn] === anonRefOne) {
         // the last reference of an unmapped order-0 anonymous page, starting a new run
         page[pfn] = 0;
         anon += runEnd - runStart;
