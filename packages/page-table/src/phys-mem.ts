@@ -321,7 +321,6 @@ export class PhysMem {
     // a local: optimized code reloads a module constant (and checks it) on every use in a loop
     const anonRefOne = ANON_REF_ONE;
     const before = this.nrFree;
-    // int32 throughout (pfn < 2^31): a Uint32 load or a -1 start would make them doubles
     let runStart = -1;
     let runEnd = -1;
     let anon = 0;
@@ -329,13 +328,13 @@ export class PhysMem {
     while (i < n) {
       // the common case in a loop without calls: the next frame of the current run
       for (; i < n; i++) {
-        const pfn = (pages[i] as number) | 0;
+        const pfn = pages[i] as number;
         if (pfn !== runEnd || page[pfn] !== anonRefOne) break;
         page[pfn] = 0;
-        runEnd = pfn + 1;
+        runEnd++;
       }
       if (i === n) break;
-      const pfn = (pages[i] as number) | 0;
+      const pfn = pages[i] as number;
       i++;
       if (page[pfn] === anonRefOne) {
         // the last reference of an unmapped order-0 anonymous page, starting a new run
