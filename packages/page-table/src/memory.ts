@@ -97,8 +97,9 @@ export function __pteAlloc(pt: PageTable, pmd: number, i: number, pn: number): n
 const ANON_MAPPED_ONCE = ANON_REF_ONE | MAP_ONE;
 
 // Module-local copies of the constants zapPteRange() tests per PTE. An imported binding is a
-// live module cell that optimized code reloads and checks (hole, Smi) on every use in the loop;
-// a local const is folded into the code. (In the bundled dist both are local; under tsx not.)
+// live module cell that optimized code (Node 20, run from src as bench/scale.ts does) reloads
+// and checks (hole, Smi) on every use in the loop; a module-local const in a top-level
+// function is folded into the code.
 const Z_LO_SPECIAL = LO_SPECIAL;
 const Z_LO_DIRTY = LO_DIRTY;
 const Z_HI_PFN = HI_PFN;
