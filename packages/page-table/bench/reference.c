@@ -12,7 +12,9 @@
  *   zap      one step per PMD entry (each walks down from the PGD, as ZapCursor does at the
  *            kernel's cond_resched() points): clear each PTE, count rss, drop the mapcount,
  *            gather the page in an mmu_gather of 8 + 19 x 510 slots; a full gather forces a
- *            flush that frees the batch into runs (release_pages)
+ *            flush that frees the batch into runs (release_pages). The PTE loop is cut as
+ *            zapPteRange cuts it: the common case runs up to the last free gather slot
+ *            without a per-PTE "gather full?" test
  *   free     free_pgd_range: PTE, PMD and PUD tables unlinked and queued in table batches of
  *            509, whose frames are freed (tlb_remove_table / tlb_table_flush)
  *
@@ -238,31 +240,51 @@ static void populate(int64_t s, int64_t e) {
   }
 }
 
-/* zap_pte_range() of one PMD entry */
+/* zap_pte_range() of one PMD entry, cut as memory.ts cuts it: the common case (an order-0
+ * anonymous page mapped once) in an inner loop bounded by the free gather slots, so without a
+ * per-PTE "gather full?" test, counted by how far gather_nr moved; anything else in one
+ * general step */
 static int64_t zap_pte_range(uint32_t tab, int64_t pn0, int k, int kend) {
   uint64_t *ent = entries(&ptes, tab);
   int64_t cleared = 0;
   for (;;) {
-    int n = 0, first = -1, last = -1, force = 0, anon = 0;
-    for (; k < kend; k++) {
-      uint64_t e = ent[k];
-      if (e == 0) continue;
-      ent[k] = 0;
-      n++;
-      if (first < 0) first = k;
-      last = k;
-      uint32_t pfn = (uint32_t)((e >> 12) & 0xffffffffffULL);
-      uint16_t w = page[pfn];
-      if ((w & PAGE_FLAGS) != KIND_ANON) abort();
-      anon++;
-      if (w >> MAP_SHIFT == 1) page[pfn] = w - MAP_ONE; else abort();
-      gather[gather_nr++] = pfn;
-      if (gather_nr == gather_cap && !tlb_next_batch()) { force = 1; k++; break; }
+    int n = 0, force = 0, anon = 0;
+    while (k < kend && ent[k] == 0) k++; /* up to the first present PTE */
+    int first = k, last = k;
+    while (k < kend) {
+      int stop = k + (gather_cap - gather_nr);
+      if (stop > kend) stop = kend;
+      int nr_run = gather_nr;
+      for (; k < stop; k++) {
+        uint64_t e = ent[k];
+        if (e == 0) continue;
+        uint32_t pfn = (uint32_t)((e >> 12) & 0xffffffffffULL);
+        if (page[pfn] != (KIND_ANON | REF_ONE | MAP_ONE)) break; /* the general step */
+        ent[k] = 0;
+        page[pfn] = KIND_ANON | REF_ONE;
+        gather[gather_nr++] = pfn;
+        last = k;
+      }
+      n += gather_nr - nr_run;
+      anon += gather_nr - nr_run;
+      if (k < stop) {
+        uint64_t e = ent[k];
+        ent[k] = 0;
+        n++;
+        last = k++;
+        uint32_t pfn = (uint32_t)((e >> 12) & 0xffffffffffULL);
+        uint16_t w = page[pfn];
+        if ((w & PAGE_FLAGS) != KIND_ANON) abort();
+        anon++;
+        if (w >> MAP_SHIFT == 1) page[pfn] = w - MAP_ONE; else abort();
+        gather[gather_nr++] = pfn;
+      }
+      if (gather_nr == gather_cap && !tlb_next_batch()) { force = 1; break; }
     }
     rss_anon -= anon;
     ptes.used[tab] -= n;
     cleared += n;
-    if (first >= 0) {
+    if (n != 0) {
       if (pn0 + first < tlb_start) tlb_start = pn0 + first;
       if (pn0 + last + 1 > tlb_end) tlb_end = pn0 + last + 1;
     }

@@ -96,12 +96,35 @@ export function __pteAlloc(pt: PageTable, pmd: number, i: number, pn: number): n
 /** The struct page word of an order-0 anonymous page with one reference and one mapping. */
 const ANON_MAPPED_ONCE = ANON_REF_ONE | MAP_ONE;
 
+// Module-local copies of the constants zapPteRange() tests per PTE. An imported binding is a
+// live module cell that optimized code (Node 20, run from src as bench/scale.ts does) reloads
+// and checks (hole, Smi) on every use in the loop; a module-local const in a top-level
+// function is folded into the code.
+const Z_LO_SPECIAL = LO_SPECIAL;
+const Z_LO_DIRTY = LO_DIRTY;
+const Z_HI_PFN = HI_PFN;
+const Z_ANON_REF_ONE = ANON_REF_ONE;
+const Z_PAGE_FLAGS = PAGE_FLAGS;
+const Z_KIND_MASK = KIND_MASK;
+const Z_KIND_ANON = KIND_ANON;
+const Z_KIND_FILE = KIND_FILE;
+const Z_KIND_SHMEM = KIND_SHMEM;
+const Z_MAP_SHIFT = MAP_SHIFT;
+const Z_MAP_ONE = MAP_ONE;
+const Z_SLAB_SHIFT = SLAB_SHIFT;
+const Z_SLAB_MASK = SLAB_MASK;
+
 /**
  * mm/memory.c: zap_pte_range() — v4.19: clear the PTEs of [addr, end) in the table linked
  * from (pmdTab, i). Per present PTE: get-and-clear, widen the flush range, and for a normal
  * page (not the special zero page) count it down in its rss counter, drop its mapcount and
  * gather it. A full gather (or a dirty file page) forces a flush before the table is left,
  * then the walk resumes. Returns the PTEs cleared (the kernel returns addr).
+ *
+ * The work per PTE is the kernel's, in the kernel's order; the loop is cut for speed: the
+ * common case (an order-0 anonymous page mapped once) runs in an inner loop bounded by the
+ * free gather slots (each such PTE takes one), so it needs no per-PTE "gather full?" test
+ * and counts its PTEs by how far nr moved; anything else leaves it for one general step.
  */
 export function zapPteRange(
   tlb: MmuGather,
@@ -113,14 +136,15 @@ export function zapPteRange(
   const pt = tlb.pt;
   const ptes = pt.ptes;
   const tab = pt.dirs.child(pmdTab, i);
-  const slab = ptes.slabs[tab >>> SLAB_SHIFT] as Uint32Array;
-  const base = (tab & SLAB_MASK) << 10;
+  const slab = ptes.slabs[tab >>> Z_SLAB_SHIFT] as Uint32Array;
+  const base = (tab & Z_SLAB_MASK) << 10;
   const phys = pt.phys;
   const page = phys.pageArr;
   const pages = tlb.pages;
   const pn0 = spanFloor(addr, 512);
-  let k = addr - pn0;
-  const kEnd = end - pn0;
+  // Word offsets of PTEs in the slab, as int32 (pn0 lies beyond 2^31: a double)
+  let o = (base + (addr - pn0) * 2) | 0;
+  const oEnd = (base + (end - pn0) * 2) | 0;
   let cleared = 0;
   for (;;) {
     // "again:" — one pass under the page-table lock
@@ -128,51 +152,65 @@ export function zapPteRange(
     let file = 0;
     let shmem = 0;
     let n = 0;
-    let first = -1;
-    let last = -1;
     let forceFlush = false;
-    const nr0 = tlb.nr;
+    const nr0 = tlb.nr | 0;
     let nr = nr0;
-    let cap = tlb.cap;
-    for (; k < kEnd; k++) {
-      const o = base + (k << 1);
-      const lo = (slab[o] as number) | 0; // int32: V8 keeps it in a register, no Uint32 -> Number
-      if (lo === 0) continue; // pte_none()
-      const hi = (slab[o + 1] as number) | 0;
-      slab[o] = 0; // ptep_get_and_clear_full()
-      slab[o + 1] = 0;
-      n++;
-      if (first < 0) first = k;
-      last = k;
-      if ((lo & LO_SPECIAL) !== 0) continue; // vm_normal_page() == NULL: zero page
-      const pfn = (lo >>> 12) | ((hi & HI_PFN) << 20); // an int32: pfn < 2^31 (PhysMem)
-      const w = page[pfn] as number;
-      if (w === ANON_MAPPED_ONCE) {
-        // the common case in one compare: an order-0 anonymous page, one reference, one mapping
-        anon++;
-        page[pfn] = ANON_REF_ONE; // page_remove_rmap()
-      } else {
-        const code = w & PAGE_FLAGS;
-        if ((code & KIND_MASK) === KIND_ANON)
-          anon++; // shared, pinned, or a subpage of a split THP
-        else if ((code & KIND_MASK) === KIND_FILE || (code & KIND_MASK) === KIND_SHMEM) {
-          if ((code & KIND_MASK) === KIND_FILE) file++;
-          else shmem++; // mm_counter_file(): swap-backed pages count in MM_SHMEMPAGES
-          if ((lo & LO_DIRTY) !== 0) forceFlush = true; // set_page_dirty(); flush before unlock
-        } else badPte(pt, pn0 + k, lo >>> 0, hi >>> 0, code);
-        if (w >>> MAP_SHIFT === 1)
-          page[pfn] = w - MAP_ONE; // page_remove_rmap()
-        else phys.addMapcount(pfn, -1); // shared, overflowing, or a bug (throws on underflow)
+    let cap = tlb.cap | 0;
+    while (o < oEnd && slab[o] === 0) o += 2; // pte_none() up to the first present PTE
+    const first = o;
+    let last = o;
+    while (o < oEnd) {
+      // the common case, up to the end or the last free gather slot
+      let stop = o + ((cap - nr) << 1);
+      if (stop > oEnd) stop = oEnd;
+      const nrRun = nr;
+      for (; o < stop; o += 2) {
+        const lo = (slab[o] as number) | 0; // int32: V8 keeps it in a register, no Uint32 -> Number
+        if (lo === 0) continue; // pte_none()
+        if ((lo & Z_LO_SPECIAL) !== 0) break; // the zero page: the general step
+        const pfn = (lo >>> 12) | (((slab[o + 1] as number) & Z_HI_PFN) << 20); // an int32: pfn < 2^31 (PhysMem)
+        if (page[pfn] !== ANON_MAPPED_ONCE) break; // shared, file, THP subpage...: the general step
+        slab[o] = 0; // ptep_get_and_clear_full()
+        slab[o + 1] = 0;
+        page[pfn] = Z_ANON_REF_ONE; // page_remove_rmap(): one reference, no mapping
+        pages[nr++] = pfn; // __tlb_remove_page()
+        last = o;
       }
-      pages[nr++] = pfn; // __tlb_remove_page()
+      n += nr - nrRun;
+      anon += nr - nrRun;
+      if (o < stop) {
+        // the general step: one present PTE that is not the common case
+        const lo = (slab[o] as number) | 0;
+        const hi = (slab[o + 1] as number) | 0;
+        slab[o] = 0; // ptep_get_and_clear_full()
+        slab[o + 1] = 0;
+        n++;
+        last = o;
+        o += 2;
+        if ((lo & Z_LO_SPECIAL) !== 0) continue; // vm_normal_page() == NULL: zero page
+        const pfn = (lo >>> 12) | ((hi & Z_HI_PFN) << 20);
+        const w = page[pfn] as number;
+        const code = w & Z_PAGE_FLAGS;
+        if ((code & Z_KIND_MASK) === Z_KIND_ANON)
+          anon++; // shared, pinned, or a subpage of a split THP
+        else if ((code & Z_KIND_MASK) === Z_KIND_FILE || (code & Z_KIND_MASK) === Z_KIND_SHMEM) {
+          if ((code & Z_KIND_MASK) === Z_KIND_FILE) file++;
+          else shmem++; // mm_counter_file(): swap-backed pages count in MM_SHMEMPAGES
+          if ((lo & Z_LO_DIRTY) !== 0) forceFlush = true; // set_page_dirty(); flush before unlock
+        } else badPte(pt, pn0 + ((o - 2 - base) >> 1), lo >>> 0, hi >>> 0, code);
+        if (w >>> Z_MAP_SHIFT === 1)
+          page[pfn] = w - Z_MAP_ONE; // page_remove_rmap()
+        else phys.addMapcount(pfn, -1); // shared, overflowing, or a bug (throws on underflow)
+        pages[nr++] = pfn; // __tlb_remove_page()
+      }
       if (nr === cap) {
+        // the active batch is full: tlb_next_batch(), or flush
         tlb.nr = nr;
         if (!tlb.tlbNextBatch()) {
           forceFlush = true;
-          k++;
           break;
         }
-        cap = tlb.cap;
+        cap = tlb.cap | 0;
       }
     }
     tlb.stats.pagesGathered += nr - nr0;
@@ -182,12 +220,13 @@ export function zapPteRange(
     pt.rss.shmem -= shmem;
     (ptes.used[tab] as number) -= n;
     cleared += n;
-    if (first >= 0) tlb.tlbAdjustRange(pn0 + first, pn0 + last + 1); // tlb_remove_tlb_entry()
+    // tlb_remove_tlb_entry()
+    if (n !== 0) tlb.tlbAdjustRange(pn0 + ((first - base) >> 1), pn0 + ((last - base) >> 1) + 1);
     if (!forceFlush) break;
     tlb.stats.forcedFlushes++;
     tlb.tlbFlushMmuTlbonly(); // before dropping the PTE lock
     tlb.tlbFlushMmuFree();
-    if (k === kEnd) break;
+    if (o === oEnd) break;
   }
   tlb.stats.ptesCleared += cleared;
   return cleared;

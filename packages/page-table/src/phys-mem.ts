@@ -318,6 +318,8 @@ export class PhysMem {
    */
   freeBatch(pages: Uint32Array, n: number): number {
     const page = this.pageArr;
+    // a local: optimized code reloads a module constant (and checks it) on every use in a loop
+    const anonRefOne = ANON_REF_ONE;
     const before = this.nrFree;
     let runStart = -1;
     let runEnd = -1;
@@ -327,14 +329,14 @@ export class PhysMem {
       // the common case in a loop without calls: the next frame of the current run
       for (; i < n; i++) {
         const pfn = pages[i] as number;
-        if (pfn !== runEnd || page[pfn] !== ANON_REF_ONE) break;
+        if (pfn !== runEnd || page[pfn] !== anonRefOne) break;
         page[pfn] = 0;
         runEnd++;
       }
       if (i === n) break;
       const pfn = pages[i] as number;
       i++;
-      if (page[pfn] === ANON_REF_ONE) {
+      if (page[pfn] === anonRefOne) {
         // the last reference of an unmapped order-0 anonymous page, starting a new run
         page[pfn] = 0;
         anon += runEnd - runStart;
