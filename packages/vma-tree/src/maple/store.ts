@@ -185,19 +185,25 @@ export function masEraseExact<T>(
 }
 
 /**
- * The tree and modification count for which lNode/lOff/lMin/lMax still hold a valid path
- * (set after a store that rewrote its leaf in place, which leaves every node of the path and
- * its bounds as they were). A store whose index lies in that leaf then starts from the path
- * it already has, as the kernel's ma_state keeps its node between mas_* calls, instead of
- * walking down again: vma_iter_clear() followed by vma_iter_store() of the same range.
+ * Modification counts (mt.seq) are stamps unique across every tree (see nextSeq), so one
+ * number says for which tree and which state of it lNode/lOff/lMin/lMax still hold a valid
+ * path: set after a store that rewrote its leaf in place, which leaves every node of the path
+ * and its bounds as they were, and cleared by any walk of the left path. A store whose index
+ * lies in that leaf then starts from the path it already has, as the kernel's ma_state keeps
+ * its node between mas_* calls, instead of walking down again: vma_iter_clear() followed by
+ * vma_iter_store() of the same range. No tree is referenced from here, so none is kept alive.
  */
-let pathTree: unknown = null;
+let seqStamp = 0;
 let pathSeq = -1;
+
+/** @internal a fresh modification stamp for a tree (mt.seq), unique across trees. */
+export function nextSeq(): number {
+  return ++seqStamp;
+}
 
 /** Fill the left path (lNode, lOff, lMin, lMax) for index: from the kept leaf, or a walk. */
 function walkLeft<T>(mt: MapleRootState<T>, index: number): void {
   if (
-    pathTree === mt &&
     pathSeq === mt.seq &&
     index >= (lMin[0] as number) &&
     index <= (lMax[0] as number)
@@ -209,7 +215,7 @@ function walkLeft<T>(mt: MapleRootState<T>, index: number): void {
     lOff[0] = i - b;
     return;
   }
-  pathTree = null; // the path arrays are shared by every tree: they name mt's nodes from here
+  pathSeq = -1; // the path arrays are shared by every tree: they name mt's nodes from here
   pathWalk(mt, index, lNode, lOff, lMin, lMax);
 }
 
@@ -280,10 +286,9 @@ function storeFromPath<T>(
   if (lNode[0] !== rNode[0]) {
     wrPath = WR_SPANNING;
   } else if (leafFastPath && storeInLeaf(mt, lo, hi, entry)) {
-    mt.seq++;
+    mt.seq = ++seqStamp;
     // The leaf was written in place: the path still names every node from the root down
     // to it, with their bounds (see walkLeft).
-    pathTree = mt;
     pathSeq = mt.seq;
     return;
   } else {
@@ -309,7 +314,7 @@ function storeFromPath<T>(
     pushRange(lp[base + i] as number, ls[base + i] as T | null);
 
   rebuildWindow(mt);
-  mt.seq++;
+  mt.seq = ++seqStamp;
 }
 
 /**
