@@ -96,7 +96,10 @@ export class MapleTree<T> implements MapleRootState<T> {
   levels: number;
   /** @internal non-NULL ranges */
   entryCount: number;
-  /** @internal modification stamp, new at every change and unique across trees (store.ts nextSeq; invalidates cursors' cached positions) */
+  /**
+   * @internal modification stamp: new at every change and unique across trees (store.ts
+   * nextSeq); invalidates cursors' cached positions and the store's kept path
+   */
   seq: number;
   /** MT_FLAGS_ALLOC_RANGE: internal nodes keep gaps (arange64). */
   readonly allocRange: boolean;

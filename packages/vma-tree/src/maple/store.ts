@@ -203,11 +203,7 @@ export function nextSeq(): number {
 
 /** Fill the left path (lNode, lOff, lMin, lMax) for index: from the kept leaf, or a walk. */
 function walkLeft<T>(mt: MapleRootState<T>, index: number): void {
-  if (
-    pathSeq === mt.seq &&
-    index >= (lMin[0] as number) &&
-    index <= (lMax[0] as number)
-  ) {
+  if (pathSeq === mt.seq && index >= (lMin[0] as number) && index <= (lMax[0] as number)) {
     const lp = mt.arena.leafPivots;
     const b = (lNode[0] as number) << 4; // * LEAF_SLOTS
     let i = b;
