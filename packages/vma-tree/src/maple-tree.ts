@@ -49,7 +49,7 @@ import { areaPos, masEmptyArea, masEmptyAreaRev } from "./maple/gap.js";
 import type { MapleTreeHooks } from "./maple/hooks.js";
 import { MapleNodeArena } from "./maple/node.js";
 import { MapleStepWalk } from "./maple/step-walk.js";
-import { masErase, masInsertRange, masStoreRange } from "./maple/store.js";
+import { masErase, masInsertRange, masStoreRange, nextSeq } from "./maple/store.js";
 import { mtValidate } from "./maple/validate.js";
 import {
   type MapleRootState,
@@ -96,7 +96,10 @@ export class MapleTree<T> implements MapleRootState<T> {
   levels: number;
   /** @internal non-NULL ranges */
   entryCount: number;
-  /** @internal modification counter (invalidates cursors' cached positions) */
+  /**
+   * @internal modification stamp: new at every change and unique across trees (store.ts
+   * nextSeq); invalidates cursors' cached positions and the store's kept path
+   */
   seq: number;
   /** MT_FLAGS_ALLOC_RANGE: internal nodes keep gaps (arange64). */
   readonly allocRange: boolean;
@@ -254,7 +257,7 @@ export class MapleTree<T> implements MapleRootState<T> {
     this.arena = new MapleNodeArena<T>(this.allocRange);
     this.notes.clear();
     this.entryCount = 0;
-    this.seq++;
+    this.seq = nextSeq();
     this.initRoot();
   }
 

@@ -127,7 +127,7 @@ export function masStoreRange<T>(
   last: number,
   entry: T | null,
 ): void {
-  pathWalk(mt, first, lNode, lOff, lMin, lMax);
+  walkLeft(mt, first);
   storeFromPath(mt, first, last, entry);
 }
 
@@ -142,7 +142,7 @@ export function masInsertRange<T>(
   last: number,
   entry: T,
 ): boolean {
-  pathWalk(mt, first, lNode, lOff, lMin, lMax);
+  walkLeft(mt, first);
   const i = (lNode[0] as number) * LEAF_SLOTS + (lOff[0] as number);
   const a = mt.arena;
   if (a.leafSlots[i] !== null || (a.leafPivots[i] as number) < last) return false;
@@ -152,7 +152,7 @@ export function masInsertRange<T>(
 
 /** lib/maple_tree.c: mtree_erase() — v6.8. Erases the range holding index; returns its entry. */
 export function masErase<T>(mt: MapleRootState<T>, index: number): T | null {
-  pathWalk(mt, index, lNode, lOff, lMin, lMax);
+  walkLeft(mt, index);
   const a = mt.arena;
   const base = (lNode[0] as number) * LEAF_SLOTS;
   const off = lOff[0] as number;
@@ -173,7 +173,7 @@ export function masEraseExact<T>(
   last: number,
   entry: T,
 ): boolean {
-  pathWalk(mt, first, lNode, lOff, lMin, lMax);
+  walkLeft(mt, first);
   const a = mt.arena;
   const base = (lNode[0] as number) * LEAF_SLOTS;
   const off = lOff[0] as number;
@@ -182,6 +182,37 @@ export function masEraseExact<T>(
   if (start !== first) return false;
   storeFromPath(mt, first, last, null);
   return true;
+}
+
+/**
+ * Modification counts (mt.seq) are stamps unique across every tree (see nextSeq), so one
+ * number says for which tree and which state of it lNode/lOff/lMin/lMax still hold a valid
+ * path: set after a store that rewrote its leaf in place, which leaves every node of the path
+ * and its bounds as they were, and cleared by any walk of the left path. A store whose index
+ * lies in that leaf then starts from the path it already has, as the kernel's ma_state keeps
+ * its node between mas_* calls, instead of walking down again: vma_iter_clear() followed by
+ * vma_iter_store() of the same range. No tree is referenced from here, so none is kept alive.
+ */
+let seqStamp = 0;
+let pathSeq = -1;
+
+/** @internal a fresh modification stamp for a tree (mt.seq), unique across trees. */
+export function nextSeq(): number {
+  return ++seqStamp;
+}
+
+/** Fill the left path (lNode, lOff, lMin, lMax) for index: from the kept leaf, or a walk. */
+function walkLeft<T>(mt: MapleRootState<T>, index: number): void {
+  if (pathSeq === mt.seq && index >= (lMin[0] as number) && index <= (lMax[0] as number)) {
+    const lp = mt.arena.leafPivots;
+    const b = (lNode[0] as number) << 4; // * LEAF_SLOTS
+    let i = b;
+    while ((lp[i] as number) < index) i++;
+    lOff[0] = i - b;
+    return;
+  }
+  pathSeq = -1; // the path arrays are shared by every tree: they name mt's nodes from here
+  pathWalk(mt, index, lNode, lOff, lMin, lMax);
 }
 
 /** The store itself, with the left path already walked to `first`. */
@@ -251,7 +282,10 @@ function storeFromPath<T>(
   if (lNode[0] !== rNode[0]) {
     wrPath = WR_SPANNING;
   } else if (leafFastPath && storeInLeaf(mt, lo, hi, entry)) {
-    mt.seq++;
+    mt.seq = ++seqStamp;
+    // The leaf was written in place: the path still names every node from the root down
+    // to it, with their bounds (see walkLeft).
+    pathSeq = mt.seq;
     return;
   } else {
     masWrModify(mt, lo, hi, entry); // for rebuildWindow's in-place case
@@ -276,7 +310,7 @@ function storeFromPath<T>(
     pushRange(lp[base + i] as number, ls[base + i] as T | null);
 
   rebuildWindow(mt);
-  mt.seq++;
+  mt.seq = ++seqStamp;
 }
 
 /**
