@@ -18,25 +18,25 @@
  *   pnpm exec tsx apps/bench/bench/first-touch.ts [--runs 5] [--idle 20] [--size 320]
  */
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
 
 const CLI = new URL("../dist/cli.js", import.meta.url).pathname;
 const SOURCE = new URL("first-touch.c", import.meta.url).pathname;
 
-function arg(name: string, fallback: number): number {
+function arg(name: string, fallback: number, least: number): number {
   const i = process.argv.indexOf(name);
   const v = Number(i >= 0 ? process.argv[i + 1] : fallback);
-  if (!Number.isFinite(v) || v < 0) {
-    console.error(`first-touch: ${name} wants a non-negative number`);
+  if (!Number.isInteger(v) || v < least) {
+    console.error(`first-touch: ${name} wants an integer of at least ${least}`);
     process.exit(2);
   }
   return v;
 }
-const runs = arg("--runs", 5);
-const idleS = arg("--idle", 20);
-const sizeGiB = arg("--size", 320);
+const runs = arg("--runs", 5, 1);
+const idleS = arg("--idle", 20, 0);
+const sizeGiB = arg("--size", 320, 1);
 
 /** The faithful layout's least memory: a PTE (8 B) and a struct page word (2 B) per page. */
 const pages = (sizeGiB * 2 ** 30) / 4096;
@@ -75,6 +75,7 @@ const sides: Record<string, { args: string[]; runs: Usage[] }> = {
 };
 
 const sleep = (s: number) => new Promise((r) => setTimeout(r, s * 1000));
+process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
 for (let r = 0; r < runs; r++) {
   for (const [name, side] of Object.entries(sides)) {
     await sleep(idleS);
